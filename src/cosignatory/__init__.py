@@ -1,0 +1,3 @@
+"""Cosignatory: a public, verifiable register of joint letters."""
+
+__version__ = "0.1.0"
