@@ -1,0 +1,189 @@
+"""Merkle tree hashes computed from stored hash tiles (C2SP tlog-tiles).
+
+A hash tile at level ``L`` holds, left to right, the hashes of the complete subtrees
+of height ``8 * L`` (level 0: the leaf hashes). Every hash of the tree, and so every
+proof, can be computed from those rows:
+
+* the node of height ``h = 8 * L + r`` at index ``i`` is the RFC 6962 root of ``2**r``
+  consecutive hashes of one tile at level ``L``;
+* the hash of any range of leaves splits into such nodes (RFC 9162 §2.1.1).
+
+This module does that arithmetic and the reverse one, extending the tiles' right edge
+when entries are appended. It does no I/O: tiles come from a reader callable.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from cosignatory.tlog.errors import LogStateError
+from cosignatory.tlog.hashing import HASH_SIZE, leaf_hash, node_hash, root_of
+from cosignatory.tlog.tiles import TILE_HEIGHT, TILE_WIDTH
+
+TileKey = tuple[int, int]
+TileReader = Callable[[Iterable[TileKey]], Mapping[TileKey, bytes]]
+
+_FULL_TILE_BYTES = TILE_WIDTH * HASH_SIZE
+
+
+class FullTileCache:
+    """A bounded cache of the inner nodes of full tiles.
+
+    Full tiles never change, so the 255 inner hashes computed from one can be kept
+    and shared by every proof that passes through it. Least recently used first out.
+    """
+
+    def __init__(self, max_tiles: int = 4096) -> None:
+        self._max = max_tiles
+        self._rows: OrderedDict[TileKey, list[list[bytes]]] = OrderedDict()
+
+    def rows(self, key: TileKey, data: bytes) -> list[list[bytes]]:
+        """Return every row of the full tile ``key``: row r holds its nodes of height r."""
+        rows = self._rows.get(key)
+        if rows is None:
+            rows = _tile_rows(data)
+            self._rows[key] = rows
+            if len(self._rows) > self._max:
+                self._rows.popitem(last=False)
+        else:
+            self._rows.move_to_end(key)
+        return rows
+
+
+def _tile_rows(data: bytes) -> list[list[bytes]]:
+    row = [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
+    rows = [row]
+    while len(row) > 1:
+        row = [node_hash(row[i], row[i + 1]) for i in range(0, len(row) - 1, 2)]
+        rows.append(row)
+    return rows
+
+
+class TiledTree:
+    """The hashes of a tree of ``size`` leaves, computed from its tiles.
+
+    Tiles are fetched through ``read`` at most once per instance; ``prefetch`` asks for
+    several in one call, so a store can answer a whole proof with one query.
+    """
+
+    def __init__(self, size: int, read: TileReader, cache: FullTileCache | None = None) -> None:
+        self.size = size
+        self._read = read
+        self._cache = cache
+        self._tiles: dict[TileKey, bytes] = {}
+
+    def prefetch(self, keys: Iterable[TileKey]) -> None:
+        """Fetch the given tiles that are not yet held, in one read."""
+        wanted = [key for key in set(keys) if key not in self._tiles]
+        if wanted:
+            self._tiles.update(self._read(wanted))
+
+    def prefetch_for(self, *indexes: int) -> None:
+        """Fetch the tiles a proof about leaf ``indexes`` (and the right edge) needs.
+
+        Every node a proof uses is an ancestor's sibling of a named leaf or a piece of
+        the tree's right edge; at each level those lie in the tile above the leaf.
+        """
+        keys: set[TileKey] = set()
+        level = 0
+        while level == 0 or self.size >> (TILE_HEIGHT * level):
+            shift = TILE_HEIGHT * (level + 1)
+            keys.update(
+                (level, index >> shift) for index in (*indexes, self.size - 1) if index >= 0
+            )
+            level += 1
+        self.prefetch(keys)
+
+    def _tile(self, key: TileKey) -> bytes:
+        data = self._tiles.get(key)
+        if data is None:
+            self.prefetch([key])
+            data = self._tiles.get(key)
+            if data is None:
+                raise LogStateError(f"hash tile {key[0]}/{key[1]} is missing from storage")
+        return data
+
+    def node(self, height: int, index: int) -> bytes:
+        """Return the hash of the complete subtree of ``2**height`` leaves at ``index``."""
+        level, row = divmod(height, TILE_HEIGHT)
+        first = index << row  # first hash of the tile row at height 8 * level
+        tile_index, offset = divmod(first, TILE_WIDTH)
+        key = (level, tile_index)
+        data = self._tile(key)
+        count = 1 << row
+        if (offset + count) * HASH_SIZE > len(data):
+            raise LogStateError(f"hash tile {level}/{tile_index} is too short for node {height}")
+        if row == 0:
+            return data[offset * HASH_SIZE : (offset + 1) * HASH_SIZE]
+        if self._cache is not None and len(data) == _FULL_TILE_BYTES:
+            return self._cache.rows(key, data)[row][offset >> row]
+        chunk = data[offset * HASH_SIZE : (offset + count) * HASH_SIZE]
+        return root_of([chunk[i : i + HASH_SIZE] for i in range(0, len(chunk), HASH_SIZE)])
+
+    def range_hash(self, start: int, end: int) -> bytes:
+        """Return the RFC 9162 MTH of leaves ``[start, end)`` (end <= size)."""
+        if not 0 <= start < end <= self.size:
+            raise LogStateError(f"range [{start}, {end}) is outside a tree of {self.size}")
+        length = end - start
+        if length & (length - 1) == 0 and start % length == 0:
+            return self.node(length.bit_length() - 1, start // length)
+        split = 1 << ((length - 1).bit_length() - 1)
+        return node_hash(self.range_hash(start, start + split), self.range_hash(start + split, end))
+
+    def root(self) -> bytes:
+        """Return the tree's root hash (the empty root for size 0)."""
+        if self.size == 0:
+            return root_of([])
+        return self.range_hash(0, self.size)
+
+
+def right_edge_keys(size: int) -> list[TileKey]:
+    """Return the partial tile at each level of a tree of ``size``: those an append grows."""
+    keys = []
+    level = 0
+    count = size
+    while count > 0:
+        if count % TILE_WIDTH:
+            keys.append((level, count // TILE_WIDTH))
+        count //= TILE_WIDTH
+        level += 1
+    return keys
+
+
+def extend_tiles(
+    size: int, entries: Sequence[bytes], edge: Mapping[TileKey, bytes]
+) -> dict[TileKey, bytes]:
+    """Return every tile that appending ``entries`` to a tree of ``size`` writes.
+
+    ``edge`` holds the tree's partial tiles (see :func:`right_edge_keys`). The result
+    maps each new or grown tile to its full new contents. Cost: one leaf hash per
+    entry and about one node hash per entry for the tiles that fill up.
+    Raises LogStateError when a partial tile's stored width disagrees with ``size``.
+    """
+    written: dict[TileKey, bytes] = {}
+    carry = b"".join([leaf_hash(entry) for entry in entries])
+    level = 0
+    before = size  # complete subtrees of height 8 * level before the append
+    while carry:
+        tile_index, offset = divmod(before, TILE_WIDTH)
+        existing = b""
+        if offset:
+            existing = edge.get((level, tile_index), b"")
+            if len(existing) != offset * HASH_SIZE:
+                raise LogStateError(
+                    f"hash tile {level}/{tile_index} holds {len(existing) // HASH_SIZE} "
+                    f"hashes, a tree of {size} needs {offset}"
+                )
+        row = existing + carry
+        next_carry = []
+        for start in range(0, len(row), _FULL_TILE_BYTES):
+            chunk = row[start : start + _FULL_TILE_BYTES]
+            written[(level, tile_index + start // _FULL_TILE_BYTES)] = chunk
+            if len(chunk) == _FULL_TILE_BYTES:
+                hashes = [chunk[i : i + HASH_SIZE] for i in range(0, len(chunk), HASH_SIZE)]
+                next_carry.append(root_of(hashes))
+        carry = b"".join(next_carry)
+        before //= TILE_WIDTH
+        level += 1
+    return written
