@@ -1,0 +1,42 @@
+"""Helpers shared by the subcommands: errors, output, reading inputs, Django set-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+
+class CommandError(Exception):
+    """A usage problem found after parsing (a missing file, a bad value): one line, exit 1."""
+
+
+def setup_django() -> None:
+    """Configure Django for the commands that use the database (idempotent)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cosignatory.web.settings")
+    import django
+
+    django.setup()
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` as JSON on one line, as every ``--json`` output does."""
+    print(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+def read_text_argument(value: str, what: str) -> str:
+    """Return ``value`` itself, or the contents of the file it names if that exists.
+
+    ``-`` reads standard input. Raises CommandError for an unreadable file.
+    """
+    if value == "-":
+        return sys.stdin.read()
+    path = Path(value)
+    if path.is_file():
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise CommandError(f"cannot read {what} {value}: {error}") from error
+    return value

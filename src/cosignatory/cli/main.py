@@ -1,0 +1,54 @@
+"""The ``cosignatory`` command: one entry point, one subcommand per operation.
+
+``main(argv)`` returns the exit code and is what tests call. Every deliberate error
+(:class:`cosignatory.errors.CosignatoryError`) is printed once, as one line with its
+stable code, and exits 1; usage errors exit 2 (argparse's convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from cosignatory import __version__
+from cosignatory.cli import keys, logcmd, server
+from cosignatory.cli.common import CommandError
+from cosignatory.errors import CosignatoryError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="cosignatory",
+        description="A public, verifiable register of joint letters.",
+    )
+    parser.add_argument("--version", action="version", version=f"cosignatory {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    server.add_commands(commands)
+    keys.add_commands(commands)
+    logcmd.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int | None = args.handler(args)
+    except CosignatoryError as error:
+        print(f"cosignatory: error: {error} [{error.code}]", file=sys.stderr)
+        return 1
+    except CommandError as error:
+        print(f"cosignatory: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cosignatory: interrupted", file=sys.stderr)
+        return 130
+    return result or 0
+
+
+def run() -> None:
+    """The console script's entry point."""
+    sys.exit(main())

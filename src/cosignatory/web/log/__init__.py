@@ -1,0 +1,1 @@
+"""The transparency log, stored in the Django database and served under ``/log/``."""

@@ -1,0 +1,131 @@
+"""The log store in the Django database (SQLite or PostgreSQL).
+
+One writer at a time, on both databases: on PostgreSQL the writer takes a
+transaction-scoped advisory lock before it reads anything; on SQLite every write
+transaction begins IMMEDIATE (see settings), which takes the database's write lock at
+its first statement. Either lock lasts until the outermost transaction ends, so an
+append made inside a caller's ``transaction.atomic()`` block stays exclusive until
+the caller commits, and commits or rolls back with the caller's own changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+
+from django.db import connections, transaction
+from django.db.models import Q
+
+from cosignatory.tlog.storage import Head, LogWriter, TileKey
+from cosignatory.web.log.models import LogCheckpoint, LogEntry, LogHead, LogTile
+
+# pg_advisory_xact_lock key: "cosi" as a big-endian integer, unlikely to collide.
+_ADVISORY_LOCK_KEY = 0x636F7369
+_HEAD_ID = 1
+_ENTRY_BATCH = 10_000
+
+
+def _statements(quote: Callable[[str], str]) -> tuple[str, str]:
+    """Return the SQL that inserts an entry and upserts a tile, for one database.
+
+    Only our own table and column names, quoted, go into the text; values are
+    parameters. A tile only ever grows, so the upsert rewrites a partial tile in place.
+    """
+    entry = quote(LogEntry._meta.db_table)
+    tile = quote(LogTile._meta.db_table)
+    index, data, level = quote("index"), quote("data"), quote("level")
+    insert_entry = f"INSERT INTO {entry} ({index}, {data}) VALUES (%s, %s)"  # noqa: S608
+    upsert_tile = (
+        f"INSERT INTO {tile} ({level}, {index}, {data}) VALUES (%s, %s, %s) "  # noqa: S608
+        f"ON CONFLICT ({level}, {index}) DO UPDATE SET {data} = excluded.{data}"
+    )
+    return insert_entry, upsert_tile
+
+
+class DjangoLogStorage:
+    """A :class:`cosignatory.tlog.storage.LogStorage` over the Django database ``using``."""
+
+    def __init__(self, using: str = "default") -> None:
+        self.using = using
+
+    def head(self) -> Head | None:
+        row = (
+            LogHead.objects.using(self.using).filter(pk=_HEAD_ID).values_list("size", "checkpoint")
+        )
+        found = row.first()
+        return None if found is None else Head(found[0], found[1])
+
+    def read_tiles(self, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        condition = Q()
+        for level, index in wanted:
+            condition |= Q(level=level, index=index)
+        rows = (
+            LogTile.objects.using(self.using)
+            .filter(condition)
+            .values_list("level", "index", "data")
+        )
+        return {(level, index): bytes(data) for level, index, data in rows}
+
+    def read_entries(self, start: int, end: int) -> list[bytes]:
+        rows = (
+            LogEntry.objects.using(self.using)
+            .filter(index__gte=start, index__lt=end)
+            .order_by("index")
+            .values_list("data", flat=True)
+        )
+        return [bytes(data) for data in rows]
+
+    @contextmanager
+    def writer(self) -> Iterator[LogWriter]:
+        with transaction.atomic(using=self.using):
+            connection = connections[self.using]
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
+            # SQLite: the IMMEDIATE transaction already holds the database's write lock.
+            yield _DjangoWriter(self)
+
+
+class _DjangoWriter:
+    def __init__(self, store: DjangoLogStorage) -> None:
+        self._store = store
+        self._written = False
+
+    def head(self) -> Head | None:
+        return self._store.head()
+
+    def read_tiles(self, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
+        return self._store.read_tiles(keys)
+
+    def read_entries(self, start: int, end: int) -> list[bytes]:
+        return self._store.read_entries(start, end)
+
+    def write(
+        self,
+        *,
+        first_index: int,
+        entries: Sequence[bytes],
+        tiles: Mapping[TileKey, bytes],
+        head: Head,
+    ) -> None:
+        if self._written:
+            raise AssertionError("one write per writer block")
+        self._written = True
+        connection = connections[self._store.using]
+        insert_entry, upsert_tile = _statements(connection.ops.quote_name)
+        with connection.cursor() as cursor:
+            for start in range(0, len(entries), _ENTRY_BATCH):
+                chunk = entries[start : start + _ENTRY_BATCH]
+                cursor.executemany(
+                    insert_entry,
+                    [(first_index + start + i, entry) for i, entry in enumerate(chunk)],
+                )
+            if tiles:
+                cursor.executemany(upsert_tile, [(k[0], k[1], v) for k, v in tiles.items()])
+        LogHead.objects.using(self._store.using).update_or_create(
+            pk=_HEAD_ID, defaults={"size": head.size, "checkpoint": head.checkpoint}
+        )
+        LogCheckpoint.objects.using(self._store.using).create(size=head.size, text=head.checkpoint)

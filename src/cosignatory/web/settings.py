@@ -1,0 +1,141 @@
+"""Django settings for Cosignatory, read from the environment.
+
+Everything a deployment changes is an environment variable (see docs/configuration.md):
+
+* ``COSIGNATORY_DATA_DIR``: folder for the embedded database, keys and secrets
+  (default ``./data``).
+* ``COSIGNATORY_DATABASE_URL``: ``postgres://user:password@host:port/name`` for
+  PostgreSQL, or ``sqlite:////absolute/path.sqlite3``; unset means SQLite in the data
+  folder.
+* ``COSIGNATORY_LOG_ORIGIN``: the log's origin line and key name.
+* ``COSIGNATORY_SECRET_KEY``, ``COSIGNATORY_DEBUG``, ``COSIGNATORY_ALLOWED_HOSTS``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+DATA_DIR = Path(os.environ.get("COSIGNATORY_DATA_DIR", "data")).resolve()
+
+
+def _secret_key() -> str:
+    if key := os.environ.get("COSIGNATORY_SECRET_KEY"):
+        return key
+    # A key of our own, made once per data folder and kept there (never in the repo).
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        import secrets
+
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def database_from_url(url: str | None) -> dict[str, Any]:
+    """Return a Django DATABASES entry for ``url``; SQLite in the data folder if None."""
+    if not url or url.startswith("sqlite:"):
+        path = Path(url[len("sqlite://") :]) if url else DATA_DIR / "cosignatory.sqlite3"
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(path),
+            "OPTIONS": {
+                # BEGIN IMMEDIATE: a write transaction takes SQLite's write lock at once,
+                # which makes the log's single writer hold from its first read.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 60,
+                # WAL for readers beside the writer; FULL so a commit survives power loss.
+                "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL",
+            },
+            # A file, not memory: tests start servers and commands in other processes.
+            "TEST": {"NAME": str(path.with_name("test-" + path.name))},
+        }
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ImproperlyConfigured(f"COSIGNATORY_DATABASE_URL: unsupported scheme {parts.scheme!r}")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        "CONN_MAX_AGE": 60,
+    }
+
+
+SECRET_KEY = _secret_key()
+DEBUG = os.environ.get("COSIGNATORY_DEBUG", "") == "1"
+ALLOWED_HOSTS = os.environ.get("COSIGNATORY_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "cosignatory.web.log",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "cosignatory.web.urls"
+WSGI_APPLICATION = "cosignatory.web.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [Path(__file__).resolve().parent / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": database_from_url(os.environ.get("COSIGNATORY_DATABASE_URL"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from it; collectstatic fills it
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = not DEBUG and os.environ.get("COSIGNATORY_INSECURE_COOKIES") != "1"
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+COSIGNATORY_LOG_ORIGIN = os.environ.get("COSIGNATORY_LOG_ORIGIN", "cosignatory.localhost/log")
+COSIGNATORY_KEY_DIR = Path(os.environ.get("COSIGNATORY_KEY_DIR", str(DATA_DIR / "keys")))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("COSIGNATORY_LOG_LEVEL", "INFO")},
+}
