@@ -285,6 +285,7 @@ def test_demo_loads_a_log_that_verifies(
 ) -> None:
     code, out, _ = run(capsys, "demo", "--json")
     assert code == 0
-    assert json.loads(out)["size"] == 300
+    loaded = json.loads(out)
+    assert loaded["events"] > 50
     code, out, _ = run(capsys, "log", "checkpoint", "--json")
-    assert json.loads(out)["size"] == 300
+    assert json.loads(out)["size"] == loaded["size"]

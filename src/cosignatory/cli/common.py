@@ -17,8 +17,10 @@ def setup_django() -> None:
     """Configure Django for the commands that use the database (idempotent)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cosignatory.web.settings")
     import django
+    from django.apps import apps
 
-    django.setup()
+    if not apps.ready:  # set up once: a second setup would reconfigure logging
+        django.setup()
 
 
 def print_json(value: Any) -> None:

@@ -33,9 +33,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     init = sub.add_parser(
         "init",
-        help="create the database tables, the log's keys and its first checkpoint",
-        description="Migrate the database, make the log's signing keys if missing, and "
-        "sign the empty log's checkpoint. Safe to run again.",
+        help="create the tables, the log's and registrar's keys, the first entries",
+        description="Migrate the database, make the log's signing keys and the registrar's "
+        "key if missing, sign the empty log's checkpoint and record the registrar's key as "
+        "the register's first event. Safe to run again.",
     )
     init.set_defaults(handler=init_log)
 
@@ -122,13 +123,10 @@ def _b64(data: bytes) -> str:
 
 
 def init_log(args: argparse.Namespace) -> None:
-    setup_django()
-    from cosignatory.web.log.setup import initialise_log
+    from cosignatory.cli.server import prepare_register
 
-    created, head = initialise_log()
-    for path in created:
-        print(f"made the log key {path}")
-    print(f"log initialised at size {head.size}")
+    prepare_register()
+    print(f"log initialised at size {_log().size()}")
 
 
 def show_checkpoint(args: argparse.Namespace) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
 from cosignatory.cli.common import setup_django
@@ -36,35 +37,39 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     demo.set_defaults(handler=load_demo)
 
 
-def _prepare() -> None:
+def prepare_register() -> None:
+    """Migrate, make missing keys, and record the registrar's key once."""
     setup_django()
     from cosignatory.web.log.setup import initialise_log
+    from cosignatory.web.register.services import ensure_registrar_key, initialise_register
 
     created, _ = initialise_log()
-    for path in created:
-        print(f"made the log key {path}")
+    registrar = ensure_registrar_key()
+    for path in [*created, *([registrar] if registrar else [])]:
+        print(f"made the key {path}", file=sys.stderr)
+    initialise_register()
 
 
 def load_demo(args: argparse.Namespace) -> None:
-    _prepare()
+    prepare_register()
     from cosignatory.cli.common import print_json
-    from cosignatory.web.log.setup import load_demo_log
+    from cosignatory.web.log.services import get_log
+    from cosignatory.web.register.demo import load_demo as load
 
-    result = load_demo_log()
+    events = load()
     if args.json:
-        print_json({"first_index": result.first_index, "size": result.size})
+        print_json({"events": events, "size": get_log().size()})
     else:
-        print(f"demo loaded: log size {result.size}")
+        print(f"demo register loaded: {events} events, log size {get_log().size()}")
 
 
 def serve_site(args: argparse.Namespace) -> None:
-    _prepare()
-    from cosignatory.web.log.services import get_log
-    from cosignatory.web.log.setup import load_demo_log
+    prepare_register()
+    from cosignatory.web.register.demo import load_demo as load
+    from cosignatory.web.register.models import Letter
 
-    if not args.no_demo and get_log().size() == 0:
-        result = load_demo_log()
-        print(f"demo loaded: log size {result.size}")
+    if not args.no_demo and not Letter.objects.exists():
+        print(f"demo register loaded: {load()} events", flush=True)
     # Connections opened while preparing must not be inherited by forked workers.
     from django.db import connections
 

@@ -9,6 +9,8 @@ Everything a deployment changes is an environment variable (see docs/configurati
   folder.
 * ``COSIGNATORY_LOG_ORIGIN``: the log's origin line and key name.
 * ``COSIGNATORY_SECRET_KEY``, ``COSIGNATORY_DEBUG``, ``COSIGNATORY_ALLOWED_HOSTS``.
+* ``COSIGNATORY_EMAIL_HOST``, ``_PORT``, ``_USER``, ``_PASSWORD``, ``_TLS``, ``_FROM``:
+  the SMTP server that email notices go through, and their sender.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ def database_from_url(url: str | None) -> dict[str, Any]:
                 "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL",
             },
             # A file, not memory: tests start servers and commands in other processes.
-            "TEST": {"NAME": str(path.with_name("test-" + path.name))},
+            # One per test run (process id), so runs side by side never share it.
+            "TEST": {"NAME": str(path.with_name(f"test-{os.getpid()}-{path.name}"))},
         }
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql"):
@@ -80,6 +83,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "cosignatory.web.log",
+    "cosignatory.web.register",
+    "cosignatory.web.notices",
 ]
 
 MIDDLEWARE = [
@@ -130,8 +135,19 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG and os.environ.get("COSIGNATORY_INSECURE_COOKIES") != "1"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+COSIGNATORY_SITE_URL = os.environ.get("COSIGNATORY_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 COSIGNATORY_LOG_ORIGIN = os.environ.get("COSIGNATORY_LOG_ORIGIN", "cosignatory.localhost/log")
 COSIGNATORY_KEY_DIR = Path(os.environ.get("COSIGNATORY_KEY_DIR", str(DATA_DIR / "keys")))
+
+# Email notices (cosignatory.web.notices) go out through this SMTP server.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("COSIGNATORY_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("COSIGNATORY_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("COSIGNATORY_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("COSIGNATORY_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("COSIGNATORY_EMAIL_TLS", "1") == "1"  # STARTTLS
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("COSIGNATORY_EMAIL_FROM", "cosignatory@localhost")
 
 LOGGING = {
     "version": 1,

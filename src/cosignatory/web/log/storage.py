@@ -78,14 +78,25 @@ class DjangoLogStorage:
         )
         return [bytes(data) for data in rows]
 
+    def lock(self) -> None:
+        """Take the log's write lock until the current transaction ends.
+
+        Call inside ``transaction.atomic()``. Services take it before they read the
+        state an event is judged against, so no other writer can change that state
+        between the judgement and the append. Re-entrant within a transaction.
+        """
+        connection = connections[self.using]
+        if not connection.in_atomic_block:
+            raise RuntimeError("the log's lock is held for a transaction: use atomic()")
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
+        # SQLite: the IMMEDIATE transaction already holds the database's write lock.
+
     @contextmanager
     def writer(self) -> Iterator[LogWriter]:
         with transaction.atomic(using=self.using):
-            connection = connections[self.using]
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
-            # SQLite: the IMMEDIATE transaction already holds the database's write lock.
+            self.lock()
             yield _DjangoWriter(self)
 
 

@@ -1,0 +1,602 @@
+"""The register's state and its rules: :meth:`Register.apply` accepts or refuses an event.
+
+The same code judges every event wherever it is applied: by the web services before
+an event is appended, by ``cosignatory rebuild`` replaying the log, and by the
+offline verifier replaying a bundle. A refused event raises a
+:class:`cosignatory.core.errors.RegisterError` and leaves the state unchanged: every
+check runs before anything is modified.
+
+The state may be partial: the web layer loads only the entities an event touches.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from cosignatory.core.errors import (
+    AccessionsClosedError,
+    AlreadySignedError,
+    ClockError,
+    DuplicateEntityError,
+    EvidenceError,
+    InvalidEventError,
+    KeyExpiredError,
+    KeyRevokedError,
+    LetterClosedError,
+    LifecycleError,
+    MandateError,
+    NotSignedError,
+    NotTransmittedError,
+    StatementError,
+    SymbolError,
+    TextVersionError,
+    UnknownEntityError,
+    WrongPartyError,
+)
+from cosignatory.core.events import Event, parse_date, parse_time
+from cosignatory.core.statements import Statement
+from cosignatory.core.symbols import document_symbol, official_symbol
+from cosignatory.tlog.errors import SignatureInvalidError
+
+DRAFT, OPEN, CLOSED, TRANSMITTED, REGISTERED, PUBLISHED = (
+    "draft",
+    "open",
+    "closed",
+    "transmitted",
+    "registered",
+    "published",
+)
+AFTER_TRANSMISSION = (TRANSMITTED, REGISTERED, PUBLISHED)
+
+
+@dataclass
+class RegistrarKey:
+    id: str
+    public_key: bytes
+    revoked_at: datetime | None = None
+
+
+@dataclass
+class Body:
+    id: str
+    names: dict[str, str]
+    symbol_root: str
+    symbol_format: str | None = None
+
+
+@dataclass
+class Session:
+    id: str
+    body: str
+    number: int
+    symbol_prefix: str
+    # Next number per series, never reused (cancelled registrations keep theirs).
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Party:
+    id: str
+    kind: str
+    names: dict[str, str]
+    contact: str | None = None
+    members: tuple[str, ...] = ()
+
+
+@dataclass
+class Representative:
+    id: str
+    name: str
+    contact: str | None = None
+
+
+@dataclass
+class Mandate:
+    id: str
+    representative: str
+    party: str
+    valid_from: datetime
+    valid_until: datetime | None
+    ended_at: datetime | None = None
+
+    def current(self, moment: datetime) -> bool:
+        if moment < self.valid_from:
+            return False
+        if self.valid_until is not None and moment >= self.valid_until:
+            return False
+        return self.ended_at is None or moment < self.ended_at
+
+
+@dataclass
+class Key:
+    id: str
+    representative: str
+    public_key: bytes
+    valid_from: datetime
+    valid_until: datetime | None
+    revoked_at: datetime | None = None
+
+
+@dataclass
+class SignatureRecord:
+    id: str
+    action: str  # sign or accede
+    party: str
+    version: int
+    at: datetime
+    evidence: str
+    representative: str | None
+    log_index: int | None = None
+    withdrawn_at: datetime | None = None
+    withdrawn_by: str | None = None
+    superseded_by: str | None = None
+    voided: bool = False  # a dispute against it was upheld
+
+
+@dataclass
+class Dispute:
+    id: str
+    letter: str
+    signature: str
+    party: str
+    outcome: str | None = None
+
+
+@dataclass
+class Letter:
+    id: str
+    lead_party: str
+    session: str | None
+    status: str = DRAFT
+    accessions_open: bool = False
+    versions: dict[int, str] = field(default_factory=dict)  # number -> text hash
+    symbol: str | None = None
+    registered_session: str | None = None
+    documents: dict[str, int] = field(default_factory=dict)  # kind -> last number
+    signatures: dict[str, SignatureRecord] = field(default_factory=dict)
+    # The party's current (not withdrawn, not superseded) signature, if any.
+    active: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def current_version(self) -> int:
+        return max(self.versions) if self.versions else 0
+
+
+@dataclass
+class Register:
+    """Everything the rules need to judge the next event (possibly a partial view)."""
+
+    registrar_keys: dict[str, RegistrarKey] = field(default_factory=dict)
+    bodies: dict[str, Body] = field(default_factory=dict)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    parties: dict[str, Party] = field(default_factory=dict)
+    representatives: dict[str, Representative] = field(default_factory=dict)
+    mandates: dict[str, Mandate] = field(default_factory=dict)
+    keys: dict[str, Key] = field(default_factory=dict)
+    letters: dict[str, Letter] = field(default_factory=dict)
+    disputes: dict[str, Dispute] = field(default_factory=dict)
+    symbols: set[str] = field(default_factory=set)
+    last_at: datetime | None = None
+    check_seals: bool = True
+
+    # -- the entry point ------------------------------------------------------------
+
+    def apply(self, event: Event, log_index: int | None = None) -> None:
+        """Judge ``event`` and, if it is allowed, change the state accordingly.
+
+        Raises a RegisterError subclass (or SignatureInvalidError for a bad seal or
+        statement) and changes nothing when the event is refused.
+        """
+        if self.last_at is not None and event.at < self.last_at:
+            raise ClockError("an event cannot be dated before the event before it")
+        if self.check_seals:
+            self._check_seal(event)
+        handler = getattr(self, "_" + event.type.replace(".", "_"))
+        handler(event, dict(event.data), log_index)
+        self.last_at = event.at
+
+    def _check_seal(self, event: Event) -> None:
+        if event.type == "registrar.key_added" and not self.registrar_keys:
+            # The first registrar key seals its own introduction.
+            key = RegistrarKey(event.data["key"], base64.b64decode(event.data["public_key"]))
+        else:
+            found = self.registrar_keys.get(event.registrar_key)
+            if found is None:
+                raise EvidenceError(f"event sealed by unknown registrar key {event.registrar_key}")
+            key = found
+        if key.id != event.registrar_key:
+            raise EvidenceError("the first registrar key must seal its own introduction")
+        if key.revoked_at is not None and event.at >= key.revoked_at:
+            raise KeyRevokedError(f"registrar key {key.id} was revoked")
+        try:
+            Ed25519PublicKey.from_public_bytes(key.public_key).verify(
+                event.registrar_sig, event.signed_bytes()
+            )
+        except (InvalidSignature, ValueError):
+            raise SignatureInvalidError(
+                f"the registrar's seal on a {event.type} is invalid"
+            ) from None
+
+    # -- lookups ----------------------------------------------------------------------
+
+    def _get(self, table: dict[str, Any], key: str, what: str) -> Any:
+        try:
+            return table[key]
+        except KeyError:
+            raise UnknownEntityError(f"no {what} {key!r}") from None
+
+    def letter(self, letter_id: str) -> Letter:
+        """Return a letter; raises UnknownEntityError."""
+        found: Letter = self._get(self.letters, letter_id, "letter")
+        return found
+
+    def _new(self, table: dict[str, Any], key: str, what: str) -> None:
+        if key in table:
+            raise DuplicateEntityError(f"{what} {key!r} exists already")
+
+    # -- registrar, bodies, sessions, parties -----------------------------------------
+
+    def _registrar_key_added(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        self._new(self.registrar_keys, d["key"], "registrar key")
+        self.registrar_keys[d["key"]] = RegistrarKey(d["key"], base64.b64decode(d["public_key"]))
+
+    def _registrar_key_revoked(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        key: RegistrarKey = self._get(self.registrar_keys, d["key"], "registrar key")
+        if key.revoked_at is not None:
+            raise KeyRevokedError(f"registrar key {key.id} is revoked already")
+        key.revoked_at = event.at
+
+    def _body_created(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        self._new(self.bodies, d["id"], "body")
+        self.bodies[d["id"]] = Body(d["id"], d["names"], d["symbol_root"], d.get("symbol_format"))
+
+    def _session_created(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        self._new(self.sessions, d["id"], "session")
+        body: Body = self._get(self.bodies, d["body"], "body")
+        if not d["symbol_prefix"].startswith(body.symbol_root):
+            raise SymbolError(f"session prefix must start with the body's {body.symbol_root!r}")
+        if parse_date(d["end"]) < parse_date(d["start"]):
+            raise InvalidEventError("a session cannot end before it starts")
+        self.sessions[d["id"]] = Session(d["id"], body.id, d["number"], d["symbol_prefix"])
+
+    def _party_registered(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        self._new(self.parties, d["id"], "party")
+        members = tuple(d.get("members") or ())
+        if members and d["kind"] != "group":
+            raise InvalidEventError("only a group party has members")
+        for member in members:
+            self._get(self.parties, member, "party")
+        self.parties[d["id"]] = Party(d["id"], d["kind"], d["names"], d.get("contact"), members)
+
+    def _party_contact_set(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        party: Party = self._get(self.parties, d["party"], "party")
+        party.contact = d.get("contact")
+
+    def _representative_registered(
+        self, event: Event, d: dict[str, Any], index: int | None
+    ) -> None:
+        self._new(self.representatives, d["id"], "representative")
+        self.representatives[d["id"]] = Representative(d["id"], d["name"], d.get("contact"))
+
+    def _mandate_granted(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        self._new(self.mandates, d["id"], "mandate")
+        self._get(self.representatives, d["representative"], "representative")
+        self._get(self.parties, d["party"], "party")
+        start = parse_time(d["valid_from"])
+        until = parse_time(d["valid_until"]) if d.get("valid_until") else None
+        if until is not None and until <= start:
+            raise InvalidEventError("a mandate must end after it starts")
+        self.mandates[d["id"]] = Mandate(d["id"], d["representative"], d["party"], start, until)
+
+    def _mandate_ended(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        mandate: Mandate = self._get(self.mandates, d["id"], "mandate")
+        if mandate.ended_at is not None:
+            raise LifecycleError(f"mandate {mandate.id} has ended already")
+        mandate.ended_at = event.at
+
+    def _key_registered(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        self._new(self.keys, d["id"], "key")
+        self._get(self.representatives, d["representative"], "representative")
+        start = parse_time(d["valid_from"])
+        until = parse_time(d["valid_until"]) if d.get("valid_until") else None
+        if until is not None and until <= start:
+            raise InvalidEventError("a key must expire after it becomes valid")
+        public_key = base64.b64decode(d["public_key"])
+        for other in self.keys.values():
+            if other.public_key == public_key:
+                raise DuplicateEntityError(f"that public key is registered already as {other.id}")
+        self.keys[d["id"]] = Key(d["id"], d["representative"], public_key, start, until)
+
+    def _key_revoked(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        key: Key = self._get(self.keys, d["id"], "key")
+        if key.revoked_at is not None:
+            raise KeyRevokedError(f"key {key.id} is revoked already")
+        key.revoked_at = event.at
+
+    # -- letters ------------------------------------------------------------------------
+
+    def _letter_created(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        self._new(self.letters, d["id"], "letter")
+        self._get(self.parties, d["lead_party"], "party")
+        if d.get("session"):
+            self._get(self.sessions, d["session"], "session")
+        self.letters[d["id"]] = Letter(d["id"], d["lead_party"], d.get("session"))
+
+    def _letter_text_version_added(
+        self, event: Event, d: dict[str, Any], index: int | None
+    ) -> None:
+        from cosignatory.core.canonical import text_hash
+
+        letter = self.letter(d["letter"])
+        if d["version"] != letter.current_version + 1:
+            raise TextVersionError(
+                f"the next text version of {letter.id} is {letter.current_version + 1}"
+            )
+        if text_hash(d["texts"]) != d["text_hash"]:
+            raise TextVersionError("text_hash is not the hash of the texts")
+        if letter.status == PUBLISHED:
+            raise LifecycleError("a published letter's text changes only through a document")
+        letter.versions[d["version"]] = d["text_hash"]
+
+    def _transition(self, letter: Letter, allowed: tuple[str, ...], action: str) -> None:
+        if letter.status not in allowed:
+            raise LifecycleError(f"cannot {action} letter {letter.id}: it is {letter.status}")
+
+    def _letter_opened(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        letter = self.letter(d["letter"])
+        self._transition(letter, (DRAFT,), "open")
+        if not letter.versions:
+            raise LifecycleError(f"letter {letter.id} has no text to sign yet")
+        letter.status = OPEN
+
+    def _letter_closed(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        letter = self.letter(d["letter"])
+        if letter.status in AFTER_TRANSMISSION:
+            if not letter.accessions_open:
+                raise LifecycleError(f"letter {letter.id} is not open for accessions")
+            letter.accessions_open = False
+            return
+        self._transition(letter, (OPEN,), "close")
+        letter.status = CLOSED
+
+    def _letter_reopened(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        letter = self.letter(d["letter"])
+        if letter.status in AFTER_TRANSMISSION:
+            if letter.accessions_open:
+                raise LifecycleError(f"letter {letter.id} is open for accessions already")
+            letter.accessions_open = True
+            return
+        self._transition(letter, (CLOSED,), "reopen")
+        letter.status = OPEN
+
+    def _letter_transmitted(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        letter = self.letter(d["letter"])
+        self._transition(letter, (OPEN, CLOSED), "transmit")
+        letter.status = TRANSMITTED
+        letter.accessions_open = False
+
+    def _letter_registered(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        letter = self.letter(d["letter"])
+        self._transition(letter, (TRANSMITTED,), "register")
+        session: Session = self._get(self.sessions, d["session"], "session")
+        body = self.bodies[session.body]
+        expected_number = session.counters.get(d["series"], 0) + 1
+        if d["number"] != expected_number:
+            raise SymbolError(
+                f"the next number in series {d['series']} of {session.id} is {expected_number}"
+            )
+        symbol = official_symbol(
+            body.symbol_format, session.symbol_prefix, d["series"], d["number"]
+        )
+        if d["symbol"] != symbol:
+            raise SymbolError(f"the symbol for that number is {symbol}, not {d['symbol']}")
+        if symbol in self.symbols:
+            raise SymbolError(f"symbol {symbol} was used already")
+        session.counters[d["series"]] = d["number"]
+        self.symbols.add(symbol)
+        letter.status = REGISTERED
+        letter.symbol = symbol
+        letter.registered_session = session.id
+
+    def _letter_registration_cancelled(
+        self, event: Event, d: dict[str, Any], index: int | None
+    ) -> None:
+        letter = self.letter(d["letter"])
+        self._transition(letter, (REGISTERED,), "cancel the registration of")
+        if letter.symbol != d["symbol"]:
+            raise SymbolError(f"letter {letter.id} is registered as {letter.symbol}")
+        # The symbol stays in self.symbols and the counter stays: numbers are never reused.
+        letter.status = TRANSMITTED
+        letter.symbol = None
+        # Add./Corr./Rev. numbers count per symbol: a new registration starts at 1
+        # (as web.register.slices loads them, by the symbol they refer to).
+        letter.documents = {}
+
+    def _letter_published(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        letter = self.letter(d["letter"])
+        self._transition(letter, (REGISTERED,), "publish")
+        letter.status = PUBLISHED
+
+    def _document_issued(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        letter = self.letter(d["letter"])
+        if letter.status not in (REGISTERED, PUBLISHED) or letter.symbol is None:
+            raise LifecycleError(f"letter {letter.id} is not an official document yet")
+        if d["of"] != letter.symbol:
+            raise SymbolError(f"letter {letter.id} is {letter.symbol}, not {d['of']}")
+        expected = letter.documents.get(d["kind"], 0) + 1
+        if d["number"] != expected:
+            raise SymbolError(f"the next {d['kind']}. of {letter.symbol} is {expected}")
+        symbol = document_symbol(letter.symbol, d["kind"], d["number"])
+        if d["symbol"] != symbol or symbol in self.symbols:
+            raise SymbolError(f"the document's symbol must be the unused {symbol}")
+        if d["kind"] in ("Corr", "Rev"):
+            if d.get("version") is None:
+                raise TextVersionError(f"a {d['kind']}. names the text version it issues")
+            if d["version"] not in letter.versions:
+                raise TextVersionError(f"letter {letter.id} has no text version {d['version']}")
+        letter.documents[d["kind"]] = d["number"]
+        self.symbols.add(symbol)
+
+    # -- signatures ---------------------------------------------------------------------
+
+    def _signature_recorded(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        letter = self.letter(d["letter"])
+        party: Party = self._get(self.parties, d["party"], "party")
+        if d["id"] in letter.signatures:
+            raise DuplicateEntityError(f"signature {d['id']} exists already")
+        action = d["action"]
+        if action == "withdraw":
+            self._check_withdrawal(letter, party, d)
+        else:
+            self._check_signing(letter, party, action, d)
+        self._check_evidence(event, letter, party, d)
+        # All checks passed: change the state.
+        if action == "withdraw":
+            target = letter.signatures[d["withdraws"]]
+            target.withdrawn_at = event.at
+            target.withdrawn_by = d["id"]
+            del letter.active[party.id]
+            return
+        record = SignatureRecord(
+            d["id"],
+            action,
+            party.id,
+            d["version"],
+            event.at,
+            d["evidence"]["kind"],
+            d.get("representative"),
+            index,
+        )
+        previous = letter.active.get(party.id)
+        if previous is not None:
+            letter.signatures[previous].superseded_by = record.id
+        letter.signatures[record.id] = record
+        letter.active[party.id] = record.id
+
+    def _check_signing(self, letter: Letter, party: Party, action: str, d: dict[str, Any]) -> None:
+        if action == "sign":
+            if letter.status in AFTER_TRANSMISSION:
+                raise LetterClosedError(
+                    f"letter {letter.id} was transmitted: parties accede to it now"
+                )
+            if letter.status != OPEN:
+                raise LetterClosedError(f"letter {letter.id} is not open for signature")
+        else:
+            if letter.status not in AFTER_TRANSMISSION:
+                raise NotTransmittedError(
+                    f"letter {letter.id} has not been transmitted: parties sign it, not accede"
+                )
+            if not letter.accessions_open:
+                raise AccessionsClosedError(f"letter {letter.id} is not open for accessions")
+        if d["version"] != letter.current_version:
+            raise TextVersionError(
+                f"the current text of {letter.id} is version {letter.current_version}, "
+                f"not {d['version']}"
+            )
+        if letter.versions[d["version"]] != d["text_hash"]:
+            raise TextVersionError("the signature is over another text than that version's")
+        active = letter.active.get(party.id)
+        if active is not None and letter.signatures[active].version == d["version"]:
+            raise AlreadySignedError(f"{party.id} has signed this version already")
+        if d.get("withdraws") is not None:
+            raise InvalidEventError("only a withdrawal names the signature it withdraws")
+
+    def _check_withdrawal(self, letter: Letter, party: Party, d: dict[str, Any]) -> None:
+        target_id = d.get("withdraws")
+        active = letter.active.get(party.id)
+        if target_id is None or target_id not in letter.signatures:
+            raise NotSignedError(f"{party.id} has no signature {target_id!r} on {letter.id}")
+        target = letter.signatures[target_id]
+        if target.party != party.id:
+            raise WrongPartyError(f"signature {target_id} is not {party.id}'s")
+        if active != target_id:
+            raise NotSignedError(f"signature {target_id} is not {party.id}'s current signature")
+        if d["version"] != target.version or letter.versions[target.version] != d["text_hash"]:
+            raise TextVersionError("a withdrawal names the version it withdraws from")
+
+    def _check_evidence(
+        self, event: Event, letter: Letter, party: Party, d: dict[str, Any]
+    ) -> None:
+        evidence = d["evidence"]
+        kind = evidence["kind"]
+        if kind == "self-signed":
+            self._check_self_signed(event, party, d, evidence)
+        elif kind == "email-verified":
+            if party.kind != "person" or d["action"] == "withdraw":
+                raise EvidenceError("email verification is for persons signing or acceding")
+            if d.get("representative") is not None:
+                raise EvidenceError("a person verified by email signs for themself")
+        elif kind == "attested" and d.get("representative") is not None:
+            self._get(self.representatives, d["representative"], "representative")
+
+    def _check_self_signed(
+        self, event: Event, party: Party, d: dict[str, Any], evidence: dict[str, Any]
+    ) -> None:
+        statement = Statement.from_json(evidence["statement"])
+        expected = (d["action"], d["letter"], d["version"], d["text_hash"], d["party"])
+        found = (
+            statement.action,
+            statement.letter,
+            statement.version,
+            statement.text_hash,
+            statement.party,
+        )
+        if found != expected:
+            raise StatementError("the signed statement does not say what the event records")
+        if statement.representative != d.get("representative") or statement.key != evidence["key"]:
+            raise StatementError("the statement's representative or key is not the event's")
+        key: Key = self._get(self.keys, evidence["key"], "key")
+        if key.representative != statement.representative:
+            raise WrongPartyError(f"key {key.id} belongs to another representative")
+        moment = event.at
+        if key.revoked_at is not None and moment >= key.revoked_at:
+            raise KeyRevokedError(f"key {key.id} was revoked before this signature")
+        if moment < key.valid_from or (key.valid_until is not None and moment >= key.valid_until):
+            raise KeyExpiredError(f"key {key.id} is not valid at {moment:%Y-%m-%d %H:%M} UTC")
+        mandates = [
+            m
+            for m in self.mandates.values()
+            if m.representative == statement.representative and m.party == party.id
+        ]
+        if not mandates:
+            raise WrongPartyError(
+                f"{statement.representative} holds no mandate to act for {party.id}"
+            )
+        if not any(m.current(moment) for m in mandates):
+            raise MandateError(
+                f"{statement.representative}'s mandate for {party.id} is not current"
+            )
+        statement.verify(base64.b64decode(evidence["signature"]), key.public_key)
+
+    # -- disputes -----------------------------------------------------------------------
+
+    def _dispute_filed(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        self._new(self.disputes, d["id"], "dispute")
+        letter_id = next(
+            (lid for lid, letter in self.letters.items() if d["signature"] in letter.signatures),
+            None,
+        )
+        if letter_id is None:
+            raise UnknownEntityError(f"no signature {d['signature']!r}")
+        record = self.letters[letter_id].signatures[d["signature"]]
+        if record.party != d["party"]:
+            raise WrongPartyError("a party can dispute only a signature that names it")
+        self.disputes[d["id"]] = Dispute(d["id"], letter_id, record.id, d["party"])
+
+    def _dispute_resolved(self, event: Event, d: dict[str, Any], index: int | None) -> None:
+        dispute: Dispute = self._get(self.disputes, d["id"], "dispute")
+        if dispute.outcome is not None:
+            raise LifecycleError(f"dispute {dispute.id} was resolved already")
+        dispute.outcome = d["outcome"]
+        if d["outcome"] == "upheld":
+            letter = self.letters[dispute.letter]
+            record = letter.signatures[dispute.signature]
+            record.voided = True
+            if letter.active.get(record.party) == record.id:
+                del letter.active[record.party]
