@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -53,6 +53,10 @@ DRAFT, OPEN, CLOSED, TRANSMITTED, REGISTERED, PUBLISHED = (
     "published",
 )
 AFTER_TRANSMISSION = (TRANSMITTED, REGISTERED, PUBLISHED)
+STATEMENT_MAX_AGE = timedelta(days=7)
+"""How long a signed statement may wait before the registrar records it."""
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of the registrar's clock a signer's clock may be."""
 
 
 @dataclass
@@ -162,6 +166,8 @@ class Letter:
     signatures: dict[str, SignatureRecord] = field(default_factory=dict)
     # The party's current (not withdrawn, not superseded) signature, if any.
     active: dict[str, str] = field(default_factory=dict)
+    # Ids of the withdrawals recorded (they share the signatures' id space).
+    withdrawals: set[str] = field(default_factory=set)
 
     @property
     def current_version(self) -> int:
@@ -448,7 +454,11 @@ class Register:
     def _signature_recorded(self, event: Event, d: dict[str, Any], index: int | None) -> None:
         letter = self.letter(d["letter"])
         party: Party = self._get(self.parties, d["party"], "party")
-        if d["id"] in letter.signatures:
+        # Signature ids are global: a dispute names a signature by its id alone.
+        if any(
+            d["id"] in known.signatures or d["id"] in known.withdrawals
+            for known in self.letters.values()
+        ):
             raise DuplicateEntityError(f"signature {d['id']} exists already")
         action = d["action"]
         if action == "withdraw":
@@ -461,6 +471,7 @@ class Register:
             target = letter.signatures[d["withdraws"]]
             target.withdrawn_at = event.at
             target.withdrawn_by = d["id"]
+            letter.withdrawals.add(d["id"])
             del letter.active[party.id]
             return
         record = SignatureRecord(
@@ -526,7 +537,7 @@ class Register:
         evidence = d["evidence"]
         kind = evidence["kind"]
         if kind == "self-signed":
-            self._check_self_signed(event, party, d, evidence)
+            self._check_self_signed(event, letter, party, d, evidence)
         elif kind == "email-verified":
             if party.kind != "person" or d["action"] == "withdraw":
                 raise EvidenceError("email verification is for persons signing or acceding")
@@ -536,9 +547,30 @@ class Register:
             self._get(self.representatives, d["representative"], "representative")
 
     def _check_self_signed(
-        self, event: Event, party: Party, d: dict[str, Any], evidence: dict[str, Any]
+        self,
+        event: Event,
+        letter: Letter,
+        party: Party,
+        d: dict[str, Any],
+        evidence: dict[str, Any],
     ) -> None:
         statement = Statement.from_json(evidence["statement"])
+        # A statement is used once and soon: it must be newer than the party's last act
+        # on this letter (so an old "sign" cannot be replayed after a withdrawal) and made
+        # within STATEMENT_MAX_AGE before the registrar records it.
+        acts = [
+            moment
+            for record in letter.signatures.values()
+            if record.party == party.id
+            for moment in (record.at, record.withdrawn_at)
+            if moment is not None
+        ]
+        if acts and statement.at <= max(acts):
+            raise StatementError(
+                "the statement is not newer than the party's last act on this letter"
+            )
+        if not event.at - STATEMENT_MAX_AGE <= statement.at <= event.at + CLOCK_SKEW:
+            raise StatementError("the statement's time is too far from the time it is recorded")
         expected = (d["action"], d["letter"], d["version"], d["text_hash"], d["party"])
         found = (
             statement.action,

@@ -200,4 +200,6 @@ def _letter(letter: m.Letter, parties: set[str], signatures: set[str], using: st
         )
         if row.active:
             loaded.active[row.party_id] = row.id
+        if row.withdrawal:
+            loaded.withdrawals.add(row.withdrawal["id"])
     return loaded

@@ -1,0 +1,121 @@
+"""Canonical JSON (RFC 8785 over NFC text) and the text hash a signature binds to."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+
+import pytest
+
+from cosignatory.core.canonical import canonical_json, normalise, text_hash
+from cosignatory.core.errors import InvalidEventError
+
+# RFC 8785 §3.2.3 ("Sorting of Object Properties"): the input object and the expected
+# output. The spec's U+FB33 key is left out here because NFC rewrites it (see below).
+RFC8785_SORT_INPUT = {
+    "\u20ac": "Euro Sign",
+    "\r": "Carriage Return",
+    "1": "One",
+    "\U0001f600": "Emoji: Grinning Face",
+    "\u0080": "Control",
+    "\u00f6": "Latin Small Letter O With Diaeresis",
+}
+RFC8785_SORT_OUTPUT = (
+    '{"\\r":"Carriage Return","1":"One","\u0080":"Control",'
+    '"\u00f6":"Latin Small Letter O With Diaeresis","\u20ac":"Euro Sign",'
+    '"\U0001f600":"Emoji: Grinning Face"}'
+).encode()
+
+# RFC 8785 §3.2.2.2 (serialisation of strings) and §3.2.2.1 (literals), from the
+# example in §3.2.2: "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/".
+RFC8785_STRING_INPUT = {
+    "string": "\u20ac$\u000f\u000aA'\u0042\u0022\u005c\\\"/",
+    "literals": [None, True, False],
+}
+RFC8785_STRING_OUTPUT = (
+    '{"literals":[null,true,false],"string":"\u20ac$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
+).encode()
+
+SIX = {
+    "ar": "نحن الموقعين أدناه",
+    "zh": "我们，下列签署人",
+    "en": "We, the undersigned",
+    "fr": "Nous, soussignés",
+    "ru": "Мы, нижеподписавшиеся",
+    "es": "Nosotros, los abajo firmantes",
+}
+
+
+def test_rfc8785_property_sorting() -> None:
+    assert canonical_json(RFC8785_SORT_INPUT) == RFC8785_SORT_OUTPUT
+
+
+def test_rfc8785_sorts_by_utf16_code_units() -> None:
+    # U+FF21 is above the surrogates in UTF-16, below U+1F600 in code points.
+    assert canonical_json({"\uff21": 1, "\U0001f600": 2}) == '{"😀":2,"Ａ":1}'.encode()
+
+
+def test_rfc8785_strings_and_literals() -> None:
+    assert canonical_json(RFC8785_STRING_INPUT) == RFC8785_STRING_OUTPUT
+
+
+def test_no_whitespace_and_nested_sorting() -> None:
+    value = {"b": [3, {"z": 1, "a": None}], "a": {"d": True, "c": "x"}}
+    assert canonical_json(value) == b'{"a":{"c":"x","d":true},"b":[3,{"a":null,"z":1}]}'
+
+
+@pytest.mark.parametrize(
+    ("number", "text"),
+    [(0, b"0"), (-1, b"-1"), (10**15, b"1000000000000000"), (2**53 - 1, b"9007199254740991")],
+)
+def test_integers_are_written_in_full(number: int, text: bytes) -> None:
+    assert canonical_json({"n": number}) == b'{"n":' + text + b"}"
+
+
+@pytest.mark.parametrize("value", [2**53, -(2**53), 1.5, float("nan"), b"bytes", {1: "x"}, {"a"}])
+def test_values_outside_the_signed_domain_are_refused(value: object) -> None:
+    with pytest.raises(InvalidEventError):
+        canonical_json({"n": value})
+
+
+def test_keys_and_values_are_nfc_normalised() -> None:
+    nfd = unicodedata.normalize("NFD", "soussignés")
+    assert nfd != "soussignés"
+    assert canonical_json({nfd: [nfd]}) == canonical_json({"soussignés": ["soussignés"]})
+    assert normalise({"k": (nfd,)}) == {"k": ["soussignés"]}
+
+
+def test_nfc_rewrites_the_rfc_example_composition_exclusion() -> None:
+    # RFC 8785's U+FB33 key is not NFC: it becomes U+05D3 U+05BC and sorts there.
+    out = canonical_json({**RFC8785_SORT_INPUT, "\ufb33": "Hebrew Letter Dalet With Dagesh"})
+    text = out.decode()
+    assert "\ufb33" not in text
+    assert text.index("\u00f6") < text.index("\u05d3\u05bc") < text.index("\u20ac")
+
+
+def test_text_hash_is_sha256_of_the_canonical_texts() -> None:
+    expected = hashlib.sha256(b'{"en":"Hello","fr":"Bonjour"}').hexdigest()
+    assert text_hash({"fr": "Bonjour", "en": "Hello"}) == expected
+
+
+def test_text_hash_is_the_same_for_nfc_and_nfd() -> None:
+    nfc = {lang: unicodedata.normalize("NFC", text) for lang, text in SIX.items()}
+    nfd = {lang: unicodedata.normalize("NFD", text) for lang, text in SIX.items()}
+    assert nfc != nfd
+    assert text_hash(nfc) == text_hash(nfd)
+
+
+def test_text_hash_normalises_line_endings() -> None:
+    assert text_hash({"en": "a\r\nb\rc\n"}) == text_hash({"en": "a\nb\nc\n"})
+
+
+@pytest.mark.parametrize("lang", sorted(SIX))
+def test_text_hash_covers_every_language(lang: str) -> None:
+    changed = {**SIX, lang: SIX[lang] + "."}
+    assert text_hash(changed) != text_hash(SIX)
+    without = {k: v for k, v in SIX.items() if k != lang}
+    assert text_hash(without) != text_hash(SIX)
+
+
+def test_text_hash_binds_each_text_to_its_language() -> None:
+    assert text_hash({"en": "A", "fr": "B"}) != text_hash({"en": "B", "fr": "A"})
