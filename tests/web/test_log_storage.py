@@ -154,3 +154,18 @@ def test_concurrent_appends_from_processes_never_fork_the_tree(
         assert child.returncode == 0, err
     expected = {f"p{p}-{i}".encode() for p in range(processes) for i in range(per_process)}
     check_log_is_whole(get_log(), expected)
+
+
+def test_a_rolled_back_append_leaves_no_stale_tile_in_the_cache(log: Any) -> None:
+    """Tiles seen inside a transaction that rolls back must not serve later proofs."""
+    with pytest.raises(RuntimeError), transaction.atomic():
+        log.append_batch([f"lost {i}".encode() for i in range(300)])
+        log.prove_inclusion(3)  # fills the cache with the tile about to vanish
+        raise RuntimeError("roll back")
+    kept = [f"kept {i}".encode() for i in range(300)]
+    log.append_batch(kept)
+    root = log.root()
+    assert root == root_of([leaf_hash(e) for e in kept])
+    assert log.checkpoint().root == root
+    for index in (3, 255, 299):
+        verify_inclusion(leaf_hash(kept[index]), index, 300, log.prove_inclusion(index), root)

@@ -30,25 +30,28 @@ _FULL_TILE_BYTES = TILE_WIDTH * HASH_SIZE
 class FullTileCache:
     """A bounded cache of the inner nodes of full tiles.
 
-    Full tiles never change, so the 255 inner hashes computed from one can be kept
-    and shared by every proof that passes through it. Least recently used first out.
+    Full tiles never change once committed, so the 255 inner hashes computed from one
+    can be shared by every proof that passes through it. A tile read inside a
+    transaction that later rolls back was never committed, though, so an entry is
+    used only for the very bytes it was computed from (a cheap comparison).
+    Least recently used first out.
     """
 
     def __init__(self, max_tiles: int = 4096) -> None:
         self._max = max_tiles
-        self._rows: OrderedDict[TileKey, list[list[bytes]]] = OrderedDict()
+        self._rows: OrderedDict[TileKey, tuple[bytes, list[list[bytes]]]] = OrderedDict()
 
     def rows(self, key: TileKey, data: bytes) -> list[list[bytes]]:
         """Return every row of the full tile ``key``: row r holds its nodes of height r."""
-        rows = self._rows.get(key)
-        if rows is None:
-            rows = _tile_rows(data)
-            self._rows[key] = rows
+        entry = self._rows.get(key)
+        if entry is None or entry[0] != data:
+            entry = (data, _tile_rows(data))
+            self._rows[key] = entry
             if len(self._rows) > self._max:
                 self._rows.popitem(last=False)
         else:
             self._rows.move_to_end(key)
-        return rows
+        return entry[1]
 
 
 def _tile_rows(data: bytes) -> list[list[bytes]]:
