@@ -37,8 +37,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     demo.set_defaults(handler=load_demo)
 
 
-def prepare_register() -> None:
-    """Migrate, make missing keys, and record the registrar's key once."""
+def prepare_register(record_registrar: bool = True) -> None:
+    """Migrate, make missing keys, and record the registrar's key once.
+
+    ``record_registrar=False`` leaves the register empty for the demo, which records
+    the registrar's key itself at the start of its history.
+    """
     setup_django()
     from cosignatory.web.log.setup import initialise_log
     from cosignatory.web.register.services import ensure_registrar_key, initialise_register
@@ -47,11 +51,12 @@ def prepare_register() -> None:
     registrar = ensure_registrar_key()
     for path in [*created, *([registrar] if registrar else [])]:
         print(f"made the key {path}", file=sys.stderr)
-    initialise_register()
+    if record_registrar:
+        initialise_register()
 
 
 def load_demo(args: argparse.Namespace) -> None:
-    prepare_register()
+    prepare_register(record_registrar=False)
     from cosignatory.cli.common import print_json
     from cosignatory.web.log.services import get_log
     from cosignatory.web.register.demo import load_demo as load
@@ -64,12 +69,14 @@ def load_demo(args: argparse.Namespace) -> None:
 
 
 def serve_site(args: argparse.Namespace) -> None:
-    prepare_register()
+    prepare_register(record_registrar=False)
     from cosignatory.web.register.demo import load_demo as load
-    from cosignatory.web.register.models import Letter
+    from cosignatory.web.register.models import EventRecord, Letter
+    from cosignatory.web.register.services import initialise_register
 
-    if not args.no_demo and not Letter.objects.exists():
+    if not args.no_demo and not Letter.objects.exists() and EventRecord.objects.count() <= 1:
         print(f"demo register loaded: {load()} events", flush=True)
+    initialise_register()
     # Connections opened while preparing must not be inherited by forked workers.
     from django.db import connections
 
