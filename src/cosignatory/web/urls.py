@@ -3,8 +3,11 @@
 from django.urls import include, path
 
 from cosignatory.web import views
+from cosignatory.web.register import views as register_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("log/", include("cosignatory.web.log.urls")),
+    path("confirm/<str:token>", register_views.confirm, name="confirm-signature"),
+    path("disputes/new", register_views.dispute, name="dispute-signature"),
 ]

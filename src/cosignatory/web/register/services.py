@@ -626,8 +626,7 @@ def _queue_notices(event: Event, index: int) -> None:
         subject=f"Cosignatory: {name}, letter {letter_id}",
         body=(
             f"On {format_time(event.at)}, {what.format(party=name)}.\n\n"
-            f"Entry {index} of the log: {site}/log/\n"
-            f"The letter: {site}/letters/{letter_id}\n\n"
+            f"It is entry {index} of the register's public log ({site}/).\n\n"
             "If your party did not do this, dispute it:\n"
             f"{site}/disputes/new?signature={signature_id}\n\n"
             "You receive this because the registrar recorded this address for your party.\n"
