@@ -25,9 +25,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
         recorded = services.confirm_email_signature(token)
     except RegisterError as error:
-        return render(
-            request, "register/confirm_invalid.html", {"reason": str(error)}, status=404
-        )
+        return render(request, "register/confirm_invalid.html", {"reason": str(error)}, status=404)
     signature = m.Signature.objects.select_related("letter").get(log_index=recorded.log_index)
     return render(
         request,

@@ -1,0 +1,258 @@
+"""``cosignatory import`` and ``cosignatory export``: a letter's signatures, in bulk.
+
+``import`` is the registrar's intake of signatures received on paper (see
+:mod:`cosignatory.web.register.intake`): a dry run by default, all or nothing with
+``--apply``. ``export`` writes a letter's signatory list as of a date, as CSV or JSON.
+Both work on the register's database; Django is set up only when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cosignatory.cli.common import CommandError, print_json, setup_django
+from cosignatory.core.events import format_time
+
+if TYPE_CHECKING:
+    from cosignatory.web.register.intake import Plan
+    from cosignatory.web.register.queries import SignatoryRow
+
+EXPORT_COLUMNS = (
+    "party",
+    "party_name",
+    "kind",
+    "action",
+    "version",
+    "signed_at",
+    "evidence",
+    "withdrawn_at",
+    "on_earlier_version",
+    "voided",
+    "signature_id",
+    "log_index",
+)
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV
+# Injection"): such cells are written with a leading apostrophe, which makes them text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    intake = commands.add_parser(
+        "import",
+        help="record signatures received on paper, from a CSV file (dry run by default)",
+        description="Read a CSV file of signatures, accessions and withdrawals received on "
+        "paper for LETTER, judge every row by the register's rules and show what would "
+        "change; every bad row is reported with its line number and the reason. Nothing "
+        "is recorded without --apply, and --apply records every row or none. Header: "
+        "party,representative,instrument_kind,reference,date[,action]. See docs/cli.md.",
+    )
+    intake.add_argument("letter", metavar="LETTER", help="the letter's identifier")
+    intake.add_argument("file", metavar="FILE", help="the CSV file (UTF-8), or - for stdin")
+    intake.add_argument(
+        "--apply",
+        action="store_true",
+        help="record the rows, all or none (without it: a dry run that changes nothing)",
+    )
+    intake.add_argument("--json", action="store_true", help="print the plan as JSON")
+    intake.set_defaults(handler=import_signatures)
+
+    export = commands.add_parser(
+        "export",
+        help="write a letter's signatory list as CSV or JSON, as of a date",
+        description="Write LETTER's signatory list: each party's latest signature or "
+        "accession made by the end of --as-of (UTC; default: now), whether it was "
+        "withdrawn by then, on an earlier text version, or voided by an upheld dispute. "
+        "CSV cells that a spreadsheet would run as formulas are written as text.",
+    )
+    export.add_argument("letter", metavar="LETTER", help="the letter's identifier")
+    export.add_argument(
+        "--format", choices=("csv", "json"), default="csv", help="output format (csv)"
+    )
+    export.add_argument(
+        "--as-of",
+        type=_as_of,
+        metavar="YYYY-MM-DD",
+        help="the list as it stood at the end of this day, UTC (or at an ISO 8601 instant "
+        "with its time zone)",
+    )
+    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE, not stdout")
+    export.set_defaults(handler=export_signatories)
+
+
+# -- import ---------------------------------------------------------------------------
+
+
+def _read_file(name: str, limit: int) -> bytes:
+    try:
+        if name == "-":
+            return sys.stdin.buffer.read(limit + 1)
+        with open(name, "rb") as handle:
+            return handle.read(limit + 1)
+    except OSError as error:
+        raise CommandError(f"cannot read {name}: {error.strerror or error}") from error
+
+
+def import_signatures(args: argparse.Namespace) -> None:
+    setup_django()
+    from tqdm import tqdm
+
+    from cosignatory.web.register import intake
+
+    data = _read_file(args.file, intake.MAX_FILE_BYTES)
+    plan = intake.plan_import(args.letter, data)
+    if plan.errors or not args.apply:
+        if args.json:
+            print_json({**plan.to_json(), "file": args.file, "applied": False})
+        else:
+            _print_plan(plan, args.file, "refused" if args.apply else "dry run")
+        if plan.errors:
+            count = len(plan.errors)
+            raise intake.IntakeError(
+                f"{args.file}: {count} bad row{'s' if count > 1 else ''}; nothing was recorded"
+            )
+        return
+    # On a terminal only (disable=None): a pipe or a log file gets no bar.
+    bar = tqdm(total=len(plan.changes), unit="row", file=sys.stderr, disable=None, leave=False)
+
+    def advance(row: object) -> None:
+        bar.update(1)
+
+    with bar:
+        applied = intake.apply(plan, progress=advance)
+    if args.json:
+        print_json(
+            {
+                **plan.to_json(),
+                "file": args.file,
+                "applied": True,
+                "recorded": applied.recorded,
+                "log_size": applied.log_size,
+            }
+        )
+    else:
+        print(
+            f"recorded {applied.recorded} event{'s' if applied.recorded != 1 else ''} for "
+            f"{plan.letter} ({applied.unchanged} row{'s' if applied.unchanged != 1 else ''} "
+            f"recorded already); log size {applied.log_size}"
+        )
+
+
+def _print_plan(plan: Plan, file: str, label: str) -> None:
+    for row in plan.rows:
+        print(f"line {row.line}\t{row.party}\t{row.action}\t{row.outcome}\t{row.detail}")
+    for error in plan.errors:
+        print(f"{file}:{error.line}: {error.reason} [{error.code}]", file=sys.stderr)
+    counts = plan.summary()
+    print(
+        f"{label}: {counts['new']} new, {counts['withdrawal']} withdrawal"
+        f"{'s' if counts['withdrawal'] != 1 else ''}, {counts['unchanged']} unchanged, "
+        f"{counts['errors']} error{'s' if counts['errors'] != 1 else ''}; nothing recorded"
+        + ("" if plan.errors or not plan.changes else " (run again with --apply to record)")
+    )
+
+
+# -- export ---------------------------------------------------------------------------
+
+
+def _as_of(text: str) -> date | datetime:
+    """A date (meaning the end of that day, UTC) or an aware ISO 8601 instant."""
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone (add Z for UTC)")
+    return moment
+
+
+def export_signatories(args: argparse.Namespace) -> None:
+    setup_django()
+    from cosignatory.web.register.queries import end_of_day, signatory_list
+
+    as_of = args.as_of
+    if as_of is not None and not isinstance(as_of, datetime):
+        as_of = end_of_day(as_of)
+    rows = signatory_list(args.letter, as_of)
+    if args.format == "csv":
+        text = signatories_csv(rows)
+    else:
+        document = {
+            "letter": args.letter,
+            "as_of": format_time(as_of) if as_of is not None else None,
+            "count": len(rows),
+            "active": sum(row.active for row in rows),
+            "signatories": [_json_row(row) for row in rows],
+        }
+        text = json.dumps(document, ensure_ascii=False, sort_keys=True) + "\n"
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8", newline="")
+        except OSError as error:
+            raise CommandError(f"cannot write {args.output}: {error.strerror}") from error
+    else:
+        sys.stdout.write(text)
+
+
+def neutralise(value: str) -> str:
+    """Return a CSV cell a spreadsheet shows as text, never runs as a formula."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def signatories_csv(rows: Sequence[SignatoryRow]) -> str:
+    """The signatory list as CSV (RFC 4180), one row per party, formula-safe."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        cells: list[Any] = [
+            row.party,
+            row.party_name("en"),
+            row.party_kind,
+            row.action,
+            row.version,
+            format_time(row.at),
+            row.evidence,
+            format_time(row.withdrawn_at) if row.withdrawn_at else "",
+            _bool(row.on_earlier_version),
+            _bool(row.voided),
+            row.signature,
+            row.log_index,
+        ]
+        writer.writerow([neutralise(str(cell)) for cell in cells])
+    return out.getvalue()
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _json_row(row: SignatoryRow) -> dict[str, Any]:
+    return {
+        "party": row.party,
+        "party_name": row.party_name("en"),
+        "party_names": dict(row.party_names),
+        "party_code": row.party_code,
+        "kind": row.party_kind,
+        "action": row.action,
+        "version": row.version,
+        "signed_at": format_time(row.at),
+        "evidence": row.evidence,
+        "evidence_detail": row.evidence_detail,
+        "representative": row.representative,
+        "withdrawn_at": format_time(row.withdrawn_at) if row.withdrawn_at else None,
+        "on_earlier_version": row.on_earlier_version,
+        "voided": row.voided,
+        "active": row.active,
+        "signature_id": row.signature,
+        "log_index": row.log_index,
+    }
