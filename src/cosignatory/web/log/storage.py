@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from django.db import connections, transaction
-from django.db.models import Q
 
 from cosignatory.tlog.storage import Head, LogWriter, TileKey
 from cosignatory.web.log.models import LogCheckpoint, LogEntry, LogHead, LogTile
@@ -23,6 +22,21 @@ from cosignatory.web.log.models import LogCheckpoint, LogEntry, LogHead, LogTile
 _ADVISORY_LOCK_KEY = 0x636F7369
 _HEAD_ID = 1
 _ENTRY_BATCH = 10_000
+
+
+def _select_statements(quote: Callable[[str], str]) -> tuple[str, str]:
+    """Return the SQL that reads the head, and the start of the SQL that reads tiles.
+
+    Raw SQL on the read path: building these through the ORM cost more than running
+    them (docs/performance.md).
+    """
+    head = quote(LogHead._meta.db_table)
+    tile = quote(LogTile._meta.db_table)
+    size, checkpoint, pk = quote("size"), quote("checkpoint"), quote("id")
+    level, index, data = quote("level"), quote("index"), quote("data")
+    read_head = f"SELECT {size}, {checkpoint} FROM {head} WHERE {pk} = %s"  # noqa: S608
+    read_tiles = f"SELECT {level}, {index}, {data} FROM {tile} WHERE "  # noqa: S608
+    return read_head, read_tiles
 
 
 def _statements(quote: Callable[[str], str]) -> tuple[str, str]:
@@ -47,26 +61,25 @@ class DjangoLogStorage:
 
     def __init__(self, using: str = "default") -> None:
         self.using = using
+        quote = connections[using].ops.quote_name
+        self._read_head, self._read_tiles = _select_statements(quote)
+        self._tile_key = f"({quote('level')} = %s AND {quote('index')} = %s)"
 
     def head(self) -> Head | None:
-        row = (
-            LogHead.objects.using(self.using).filter(pk=_HEAD_ID).values_list("size", "checkpoint")
-        )
-        found = row.first()
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(self._read_head, [_HEAD_ID])
+            found = cursor.fetchone()
         return None if found is None else Head(found[0], found[1])
 
     def read_tiles(self, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return {}
-        condition = Q()
-        for level, index in wanted:
-            condition |= Q(level=level, index=index)
-        rows = (
-            LogTile.objects.using(self.using)
-            .filter(condition)
-            .values_list("level", "index", "data")
-        )
+        where = " OR ".join([self._tile_key] * len(wanted))
+        params = [value for key in wanted for value in key]
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(self._read_tiles + where, params)
+            rows = cursor.fetchall()
         return {(level, index): bytes(data) for level, index, data in rows}
 
     def read_entries(self, start: int, end: int) -> list[bytes]:
