@@ -18,7 +18,7 @@ import struct
 
 from cosignatory.tlog.errors import MalformedCheckpointError
 
-__all__ = ["MAX_TIMESTAMP", "SUBTREE_LABEL", "cosigned_message"]
+__all__ = ["MAX_TIMESTAMP", "SUBTREE_LABEL", "cosignature_v1_message", "cosigned_message"]
 
 MAX_TIMESTAMP = (1 << 63) - 1
 """tlog-cosignature: a timestamp MUST NOT exceed 2^63 - 1."""
@@ -60,3 +60,14 @@ def cosigned_message(
             root,
         )
     )
+
+
+def cosignature_v1_message(timestamp: int, body: str) -> bytes:
+    """Return what an Ed25519 (0x04) cosignature signs: ``cosignature/v1``, the time
+    line, then the whole checkpoint body (tlog-cosignature §Ed25519 signed message).
+
+    Raises MalformedCheckpointError for a timestamp outside 0..2^63-1.
+    """
+    if not 0 <= timestamp <= MAX_TIMESTAMP:
+        raise MalformedCheckpointError("cosigned timestamp is out of bounds")
+    return f"cosignature/v1\ntime {timestamp}\n".encode() + body.encode("utf-8")

@@ -3,17 +3,22 @@
 Implements c2sp.org/signed-note: a note is a text ending in a newline, a blank
 line, and one or more signature lines ``— <key name> base64(key ID || signature)``.
 
-Two signature types are supported:
+Three signature types are supported:
 
 * type 0x01, Ed25519 (RFC 8032) over the note text (signed-note §Ed25519 signatures);
+* type 0x04, Ed25519 timestamped cosignatures of C2SP tlog-cosignature, as witnesses
+  make: ``u64 timestamp || signature`` over ``cosignature/v1``, the time line and the
+  checkpoint body;
 * type 0x06, ML-DSA-44 (FIPS 204, pure mode, empty context) timestamped cosignatures
   of C2SP tlog-cosignature: the signature bytes are ``u64 timestamp || signature`` and
   the signed message is the binary ``cosigned_message`` built from the checkpoint the
   note carries (see :mod:`cosignatory.tlog.cosignature`). tlog-checkpoint recommends
-  this type for a log's own checkpoint signatures. A 0x06 signature only ever signs a
-  checkpoint: on any other note it cannot verify.
+  this type for a log's own checkpoint signatures.
 
-For both, key ID = SHA-256(name || 0x0A || type || public key)[:4], big-endian
+A timestamped (0x04, 0x06) signature only ever signs a checkpoint: on any other note
+it cannot verify.
+
+For all three, key ID = SHA-256(name || 0x0A || type || public key)[:4], big-endian
 (signed-note §Signatures). Keys are written as in golang.org/x/mod/sumdb/note:
 
 * vkey: ``<name>+<8 lowercase hex key ID>+<base64(type || public key)>``
@@ -38,7 +43,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA44PrivateKey, MLDSA44PublicKey
 
-from cosignatory.tlog.cosignature import MAX_TIMESTAMP, cosigned_message
+from cosignatory.tlog.cosignature import (
+    MAX_TIMESTAMP,
+    cosignature_v1_message,
+    cosigned_message,
+)
 from cosignatory.tlog.errors import (
     MalformedCheckpointError,
     MalformedKeyError,
@@ -58,6 +67,7 @@ __all__ = [
     "Verifier",
     "add_signatures",
     "compute_key_id",
+    "generate_cosigner",
     "generate_ed25519",
     "generate_mldsa44",
     "open_note",
@@ -85,28 +95,37 @@ class KeyType(IntEnum):
     """A signature type identifier byte (signed-note §Signature types)."""
 
     ED25519 = 0x01
+    COSIGNATURE_ED25519 = 0x04
     MLDSA44 = 0x06
 
     @property
     def label(self) -> str:
-        """A stable lowercase name for output: ``ed25519`` or ``ml-dsa-44``."""
-        return "ed25519" if self is KeyType.ED25519 else "ml-dsa-44"
+        """A stable lowercase name: ``ed25519``, ``ed25519-cosignature``, ``ml-dsa-44``."""
+        return _LABELS[self]
 
 
-_PUBLIC_KEY_LEN = {KeyType.ED25519: 32, KeyType.MLDSA44: 1312}
-_SIGNATURE_LEN = {KeyType.ED25519: 64, KeyType.MLDSA44: 2420}
+_LABELS = {
+    KeyType.ED25519: "ed25519",
+    KeyType.COSIGNATURE_ED25519: "ed25519-cosignature",
+    KeyType.MLDSA44: "ml-dsa-44",
+}
+_PUBLIC_KEY_LEN = {KeyType.ED25519: 32, KeyType.COSIGNATURE_ED25519: 32, KeyType.MLDSA44: 1312}
+_SIGNATURE_LEN = {KeyType.ED25519: 64, KeyType.COSIGNATURE_ED25519: 64, KeyType.MLDSA44: 2420}
 _TIMESTAMP_LEN = 8  # tlog-cosignature timestamped_signature: u64 before the signature
 
 
-def _cosigned_checkpoint(cosigner: str, timestamp: int, text: str) -> bytes:
-    """Return the ML-DSA-44 ``cosigned_message`` for the checkpoint note text ``text``.
+def _cosigned_checkpoint(key_type: KeyType, cosigner: str, timestamp: int, text: str) -> bytes:
+    """Return what a timestamped cosignature of the checkpoint note text ``text`` signs.
 
-    Raises MalformedCheckpointError if ``text`` is not a checkpoint body.
+    0x04: ``cosignature/v1`` message; 0x06: ML-DSA-44 ``cosigned_message``. Raises
+    MalformedCheckpointError if ``text`` is not a checkpoint body.
     """
     # Imported here: checkpoint.py builds on this module's notes.
     from cosignatory.tlog.checkpoint import Checkpoint
 
     cp = Checkpoint.from_text(text)
+    if key_type is KeyType.COSIGNATURE_ED25519:
+        return cosignature_v1_message(timestamp, text)
     return cosigned_message(cosigner, timestamp, cp.origin, 0, cp.size, cp.root)
 
 
@@ -193,7 +212,7 @@ class Verifier:
             raise MalformedKeyError(f"{key_type.name} public key has the wrong length")
         key: Ed25519PublicKey | MLDSA44PublicKey
         try:
-            if key_type is KeyType.ED25519:
+            if key_type is not KeyType.MLDSA44:
                 key = Ed25519PublicKey.from_public_bytes(bytes(self.public_key))
             else:
                 key = MLDSA44PublicKey.from_public_bytes(bytes(self.public_key))
@@ -257,7 +276,7 @@ class Verifier:
         if len(sig) < _TIMESTAMP_LEN or timestamp > MAX_TIMESTAMP:
             raise SignatureInvalidError(f"cosignature by {self.name} has no valid timestamp")
         try:
-            msg = _cosigned_checkpoint(self.name, timestamp, text)
+            msg = _cosigned_checkpoint(self.key_type, self.name, timestamp, text)
         except MalformedCheckpointError as error:
             raise SignatureInvalidError(
                 f"cosignature by {self.name} is on a note that is not a checkpoint: {error}"
@@ -285,7 +304,7 @@ class Signer:
         except ValueError:
             raise MalformedKeyError(f"unsupported signature type {key_type!r}") from None
         key: Ed25519PrivateKey | MLDSA44PrivateKey
-        if key_type is KeyType.ED25519:
+        if key_type is not KeyType.MLDSA44:
             key = Ed25519PrivateKey.from_private_bytes(bytes(seed))
         else:
             key = MLDSA44PrivateKey.from_seed_bytes(bytes(seed))
@@ -346,7 +365,7 @@ class Signer:
         if not 0 <= when <= MAX_TIMESTAMP:
             raise MalformedNoteError(f"cosignature timestamp {when} is out of range")
         try:
-            msg = _cosigned_checkpoint(self.name, when, text)
+            msg = _cosigned_checkpoint(self.key_type, self.name, when, text)
         except MalformedCheckpointError as error:
             raise MalformedNoteError(f"an ML-DSA-44 key signs checkpoints only: {error}") from None
         return struct.pack(">Q", when) + self.sign(msg)
@@ -364,6 +383,13 @@ class Signer:
 def generate_ed25519(name: str) -> Signer:
     """Return a new random Ed25519 Signer. Raises MalformedKeyError for a bad name."""
     return Signer(name, KeyType.ED25519, Ed25519PrivateKey.generate().private_bytes_raw())
+
+
+def generate_cosigner(name: str) -> Signer:
+    """Return a new random Ed25519 cosignature (0x04) Signer, as witnesses use."""
+    return Signer(
+        name, KeyType.COSIGNATURE_ED25519, Ed25519PrivateKey.generate().private_bytes_raw()
+    )
 
 
 def generate_mldsa44(name: str) -> Signer:
