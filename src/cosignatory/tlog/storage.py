@@ -119,21 +119,31 @@ class MemoryStorage:
                 self._head = head
 
 
-class _StagedWrite:
+class ReadThrough:
+    """A writer's reads: those of its store, seen under the store's lock."""
+
+    def __init__(self, store: LogReader) -> None:
+        self._reader = store
+
+    def head(self) -> Head | None:
+        """Return the store's head (see :class:`LogReader`)."""
+        return self._reader.head()
+
+    def read_tiles(self, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
+        """Return the store's tiles among ``keys`` (see :class:`LogReader`)."""
+        return self._reader.read_tiles(keys)
+
+    def read_entries(self, start: int, end: int) -> list[bytes]:
+        """Return the store's entries in ``[start, end)`` (see :class:`LogReader`)."""
+        return self._reader.read_entries(start, end)
+
+
+class _StagedWrite(ReadThrough):
     """The writer of :class:`MemoryStorage`: reads through, keeps one pending write."""
 
     def __init__(self, store: MemoryStorage) -> None:
-        self._store = store
+        super().__init__(store)
         self.pending: tuple[int, list[bytes], dict[TileKey, bytes], Head] | None = None
-
-    def head(self) -> Head | None:
-        return self._store.head()
-
-    def read_tiles(self, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
-        return self._store.read_tiles(keys)
-
-    def read_entries(self, start: int, end: int) -> list[bytes]:
-        return self._store.read_entries(start, end)
 
     def write(
         self,

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from django.db import connections, transaction
 
-from cosignatory.tlog.storage import Head, LogWriter, TileKey
+from cosignatory.tlog.storage import Head, LogWriter, ReadThrough, TileKey
 from cosignatory.web.log.models import LogCheckpoint, LogEntry, LogHead, LogTile
 
 # pg_advisory_xact_lock key: "cosi" as a big-endian integer, unlikely to collide.
@@ -113,19 +113,11 @@ class DjangoLogStorage:
             yield _DjangoWriter(self)
 
 
-class _DjangoWriter:
+class _DjangoWriter(ReadThrough):
     def __init__(self, store: DjangoLogStorage) -> None:
+        super().__init__(store)
         self._store = store
         self._written = False
-
-    def head(self) -> Head | None:
-        return self._store.head()
-
-    def read_tiles(self, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
-        return self._store.read_tiles(keys)
-
-    def read_entries(self, start: int, end: int) -> list[bytes]:
-        return self._store.read_entries(start, end)
 
     def write(
         self,
