@@ -96,13 +96,23 @@ def serve_site(args: argparse.Namespace) -> None:
 
 
 def _run_gunicorn(options: dict[str, Any]) -> None:
-    """Run gunicorn in this process with ``options`` and the Django WSGI application."""
+    """Run gunicorn in this process with ``options`` and the Django WSGI application.
+
+    Once the workers are up, the master process also delivers due email notices
+    every minute (retries included), in a background thread.
+    """
     from gunicorn.app.base import BaseApplication
+
+    def when_ready(server: Any) -> None:
+        from cosignatory.web.notices.services import start_background_delivery
+
+        start_background_delivery()
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)
+            self.cfg.set("when_ready", when_ready)
 
         def load(self) -> Any:
             from cosignatory.web.wsgi import application

@@ -96,6 +96,36 @@ def enqueue(*, to: str, subject: str, body: str, reference: str, kind: str) -> O
     return message
 
 
+def deliver_all_due(now: datetime | None = None) -> DeliveryReport:
+    """Run :func:`deliver_pending` until nothing due is left; return the sum."""
+    total = DeliveryReport()
+    while True:
+        report = deliver_pending(now)
+        total += report
+        if report.sent + report.retried + report.failed == 0:
+            return total
+
+
+def start_background_delivery(every: float = 60.0) -> threading.Thread:
+    """Deliver due notices every ``every`` seconds in a daemon thread (for the server)."""
+
+    def loop() -> None:
+        from django.db import connections
+
+        while True:
+            try:
+                deliver_all_due()
+            except Exception:  # a failing run must never stop the loop
+                logger.exception("delivering notices failed; trying again later")
+            finally:
+                connections.close_all()
+            threading.Event().wait(every)
+
+    thread = threading.Thread(target=loop, name="notices", daemon=True)
+    thread.start()
+    return thread
+
+
 def deliver_pending(now: datetime | None = None, limit: int = 100) -> DeliveryReport:
     """Send up to ``limit`` messages that are due at ``now`` (default: the present).
 
