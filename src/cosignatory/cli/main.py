@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from cosignatory import __version__
-from cosignatory.cli import keys, logcmd, rebuild, registercmd, server, sign
+from cosignatory.cli import keys, logcmd, noticescmd, rebuild, registercmd, server, sign
 from cosignatory.cli.common import CommandError
 from cosignatory.errors import CosignatoryError
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_commands(commands)
     keys.add_commands(commands)
     logcmd.add_commands(commands)
+    noticescmd.add_commands(commands)
     registercmd.add_commands(commands)
     sign.add_commands(commands)
     rebuild.add_commands(commands)
