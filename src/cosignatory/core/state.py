@@ -168,6 +168,8 @@ class Letter:
     active: dict[str, str] = field(default_factory=dict)
     # Ids of the withdrawals recorded (they share the signatures' id space).
     withdrawals: set[str] = field(default_factory=set)
+    # When each party last signed, acceded or withdrew (a statement must be newer).
+    last_act: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def current_version(self) -> int:
@@ -472,6 +474,7 @@ class Register:
             target.withdrawn_at = event.at
             target.withdrawn_by = d["id"]
             letter.withdrawals.add(d["id"])
+            letter.last_act[party.id] = event.at
             del letter.active[party.id]
             return
         record = SignatureRecord(
@@ -489,6 +492,7 @@ class Register:
             letter.signatures[previous].superseded_by = record.id
         letter.signatures[record.id] = record
         letter.active[party.id] = record.id
+        letter.last_act[party.id] = event.at
 
     def _check_signing(self, letter: Letter, party: Party, action: str, d: dict[str, Any]) -> None:
         if action == "sign":
@@ -558,14 +562,8 @@ class Register:
         # A statement is used once and soon: it must be newer than the party's last act
         # on this letter (so an old "sign" cannot be replayed after a withdrawal) and made
         # within STATEMENT_MAX_AGE before the registrar records it.
-        acts = [
-            moment
-            for record in letter.signatures.values()
-            if record.party == party.id
-            for moment in (record.at, record.withdrawn_at)
-            if moment is not None
-        ]
-        if acts and statement.at <= max(acts):
+        last = letter.last_act.get(party.id)
+        if last is not None and statement.at <= last:
             raise StatementError(
                 "the statement is not newer than the party's last act on this letter"
             )

@@ -202,4 +202,8 @@ def _letter(letter: m.Letter, parties: set[str], signatures: set[str], using: st
             loaded.active[row.party_id] = row.id
         if row.withdrawal:
             loaded.withdrawals.add(row.withdrawal["id"])
+        for moment in (row.at, row.withdrawn_at):
+            held = loaded.last_act.get(row.party_id)
+            if moment is not None and (held is None or moment > held):
+                loaded.last_act[row.party_id] = moment
     return loaded
