@@ -7,9 +7,14 @@ import os
 from pathlib import Path
 
 from cosignatory.cli.common import CommandError, print_json
-from cosignatory.tlog.note import generate_ed25519, generate_mldsa44
+from cosignatory.tlog.note import generate_cosigner, generate_ed25519, generate_mldsa44
 
-_GENERATORS = {"ed25519": generate_ed25519, "mldsa44": generate_mldsa44}
+# cosigner: an Ed25519 key of signature type 0x04, as C2SP tlog-cosignature witnesses use.
+_GENERATORS = {
+    "ed25519": generate_ed25519,
+    "mldsa44": generate_mldsa44,
+    "cosigner": generate_cosigner,
+}
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +29,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("name", help="the key name, e.g. example.org/log (no spaces or '+')")
     parser.add_argument(
-        "--type", choices=sorted(_GENERATORS), default="ed25519", help="algorithm (ed25519)"
+        "--type",
+        choices=sorted(_GENERATORS),
+        default="ed25519",
+        help="algorithm (ed25519); cosigner for a witness",
     )
     parser.add_argument(
         "--out", help="path prefix for the two files (default: the name with '/' as '_')"

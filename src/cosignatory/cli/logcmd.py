@@ -110,6 +110,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     verify.add_argument("--json", action="store_true", help="print as JSON")
     verify.set_defaults(handler=verify_checkpoint)
 
+    witness = sub.add_parser(
+        "witness",
+        help="submit the latest checkpoint to the witnesses now, and show their answers",
+        description="Submit the log's latest checkpoint to every witness in "
+        "COSIGNATORY_WITNESSES (C2SP tlog-witness) and wait for their answers; the register "
+        "does this by itself after every append. Exit 1 if any witness did not cosign.",
+    )
+    witness.add_argument("--json", action="store_true", help="print as JSON")
+    witness.set_defaults(handler=witness_checkpoint)
+
 
 def _log() -> Log:
     setup_django()
@@ -254,3 +264,40 @@ def verify_checkpoint(args: argparse.Namespace) -> None:
         print_json({"origin": cp.origin, "size": cp.size, "root": _b64(cp.root), "verified": True})
     else:
         print(f"verified: {cp.origin} size {cp.size} root {_b64(cp.root)}")
+
+
+def witness_checkpoint(args: argparse.Namespace) -> None:
+    log = _log()
+    from django.core.exceptions import ImproperlyConfigured
+
+    from cosignatory.web.log.witnesses import submit_checkpoint
+
+    try:
+        results = submit_checkpoint(log)
+    except ImproperlyConfigured as error:
+        raise CommandError(str(error)) from None
+    if not results:
+        raise CommandError("no witnesses are configured (COSIGNATORY_WITNESSES)")
+    if args.json:
+        print_json(
+            [
+                {
+                    "url": r.witness.url,
+                    "witness": r.witness.verifier.to_vkey(),
+                    "size": r.size,
+                    "error": None if r.error is None else str(r.error),
+                    "code": None if r.error is None else r.error.code,
+                }
+                for r in results
+            ]
+        )
+    else:
+        for r in results:
+            name = f"{r.witness.verifier.name} ({r.witness.url})"
+            if r.error is None:
+                print(f"{name}: cosigned size {r.size}")
+            else:
+                print(f"{name}: {r.error} [{r.error.code}]")
+    failed = sum(r.error is not None for r in results)
+    if failed:
+        raise CommandError(f"{failed} of {len(results)} witnesses did not cosign")

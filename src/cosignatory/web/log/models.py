@@ -1,4 +1,5 @@
-"""The log's tables. Only :class:`DjangoLogStorage` writes them.
+"""The log's tables. Only :class:`DjangoLogStorage` writes the log's own; the witness
+tables only :mod:`cosignatory.web.log.witnesses`.
 
 ``LogHead`` has exactly one row: the committed size and checkpoint, and the row every
 writer locks first. Entries and tiles are append-only; a partial tile's row is
@@ -62,3 +63,40 @@ class LogCheckpoint(models.Model):
 
     class Meta:
         db_table = "tlog_checkpoint"
+
+
+class LogWitness(models.Model):
+    """A witness the log submits its checkpoints to (C2SP tlog-witness).
+
+    Known by its verifier key. ``size`` is the latest size it cosigned for this log,
+    the ``old`` of the next submission; it only grows.
+    """
+
+    vkey = models.TextField(unique=True)
+    size = models.BigIntegerField(default=0)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "tlog_witness"
+
+
+class LogCosignature(models.Model):
+    """A witness's cosignature line on the log's checkpoint of ``size`` and ``root``.
+
+    One per witness and size: a later cosignature of the same checkpoint (a fresher
+    timestamp) replaces the earlier one. Verified before it is stored.
+    """
+
+    witness = models.ForeignKey(LogWitness, on_delete=models.PROTECT, related_name="cosignatures")
+    size = models.BigIntegerField()
+    root = models.BinaryField()
+    line = models.TextField()
+    timestamp = models.BigIntegerField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "tlog_cosignature"
+        constraints = [
+            models.UniqueConstraint(fields=["witness", "size"], name="tlog_cosignature_once"),
+        ]
+        indexes = [models.Index(fields=["size"], name="tlog_cosignature_size")]

@@ -61,7 +61,16 @@ def _load_log(origin: str, folder: str, using: str) -> Log:
                 f"the log's key {path} is missing; run `cosignatory log init` first"
             )
         signers.append(Signer.from_skey(path.read_text().strip()))
-    return Log(DjangoLogStorage(using), origin, signers)
+    # The register's own log submits its checkpoints to witnesses; a rebuild's replay
+    # into another database does not.
+    on_append = _after_append if using == "default" else None
+    return Log(DjangoLogStorage(using, on_append=on_append), origin, signers)
+
+
+def _after_append() -> None:
+    from cosignatory.web.log.witnesses import after_append  # it imports this module
+
+    after_append()
 
 
 def get_log(using: str = "default") -> Log:

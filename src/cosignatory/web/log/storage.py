@@ -57,10 +57,15 @@ def _statements(quote: Callable[[str], str]) -> tuple[str, str]:
 
 
 class DjangoLogStorage:
-    """A :class:`cosignatory.tlog.storage.LogStorage` over the Django database ``using``."""
+    """A :class:`cosignatory.tlog.storage.LogStorage` over the Django database ``using``.
 
-    def __init__(self, using: str = "default") -> None:
+    ``on_append``, if given, is called after each transaction that wrote to the log
+    commits (never if it rolls back), in the committing thread; it must not block.
+    """
+
+    def __init__(self, using: str = "default", on_append: Callable[[], None] | None = None) -> None:
         self.using = using
+        self.on_append = on_append
         quote = connections[using].ops.quote_name
         self._read_head, self._read_tiles = _select_statements(quote)
         self._tile_key = f"({quote('level')} = %s AND {quote('index')} = %s)"
@@ -145,3 +150,5 @@ class _DjangoWriter(ReadThrough):
             pk=_HEAD_ID, defaults={"size": head.size, "checkpoint": head.checkpoint}
         )
         LogCheckpoint.objects.using(self._store.using).create(size=head.size, text=head.checkpoint)
+        if self._store.on_append is not None:
+            transaction.on_commit(self._store.on_append, using=self._store.using)

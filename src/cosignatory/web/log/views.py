@@ -8,6 +8,7 @@ from django.views.decorators.http import require_safe
 from cosignatory.tlog.errors import MalformedTileError, TileNotFoundError
 from cosignatory.tlog.tiles import HashTile, parse_tile_path
 from cosignatory.web.log.services import get_log
+from cosignatory.web.log.witnesses import cosigned_checkpoint
 
 # C2SP tlog-tiles: full tiles never change and may be cached forever; the checkpoint
 # and partial tiles change with every append.
@@ -25,7 +26,8 @@ def checkpoint(request: HttpRequest) -> HttpResponse:
     head = get_log().storage.head()
     if head is None:
         return HttpResponse("the log is not initialised\n", status=503, content_type=_TEXT)
-    response = HttpResponse(head.checkpoint, content_type=_TEXT)
+    # With the witnesses' cosignatures of this very tree (docs/witness.md).
+    response = HttpResponse(cosigned_checkpoint(head), content_type=_TEXT)
     response["Cache-Control"] = "no-cache"
     return response
 
