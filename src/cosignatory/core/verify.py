@@ -1,0 +1,361 @@
+"""The offline verifier: check a bundle from its first line to its last, and replay it.
+
+:func:`verify_bundle` reads a bundle (:mod:`cosignatory.core.bundle`) line by line
+and checks, in order:
+
+1. the checkpoint: signed by a trusted log key, cosigned as the trust policy's witness
+   quorum requires (:class:`cosignatory.tlog.policy.Policy`);
+2. every entry: in increasing index order, its inclusion proof leads to the
+   checkpoint's root (RFC 9162 §2.1.3.2), it is a well-formed event in canonical form,
+   about the bundle's letter or the reference data it relies on, and the register's
+   rules accept it (:meth:`cosignatory.core.state.Register.apply`: the registrar's
+   seal, every self-signed signature's key, mandate, statement and text hash, every
+   attestation, the letter's lifecycle);
+3. the end line: the count and digest of the entries, sealed by a registrar key the
+   bundle introduced and did not revoke.
+
+Memory stays constant apart from the register's state. Any failure raises the
+error of the check that failed, its message prefixed with the line and entry.
+
+A bundle holds one letter's events, not the whole log, so the replay is *partial*:
+the rules run unchanged, except that a session's series counter starts at the number
+before the letter's registration (the letters registered before it are not in the
+bundle). What a bundle cannot show: that no event about another letter reused the
+letter's symbol, or that a public key was not registered twice in events it does
+not hold; the registrar checked both when it recorded them (``docs/bundle.md``).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from cosignatory.core.bundle import (
+    BundleLetterError,
+    BundleOrderError,
+    BundleReader,
+    BundleSealError,
+    Digest,
+    End,
+    IncompleteBundleError,
+    Manifest,
+)
+from cosignatory.core.events import Event, format_time
+from cosignatory.core.signatories import signatory_list
+from cosignatory.core.state import Register
+from cosignatory.errors import CosignatoryError
+from cosignatory.tlog.checkpoint import Checkpoint, open_checkpoint
+from cosignatory.tlog.errors import ProofInvalidError, ProofRangeError
+from cosignatory.tlog.hashing import leaf_hash
+from cosignatory.tlog.note import Verifier
+from cosignatory.tlog.policy import Policy
+from cosignatory.tlog.proofs import verify_consistency
+
+__all__ = [
+    "BundleSignatory",
+    "ConsistencyError",
+    "VerifiedBundle",
+    "check_consistency",
+    "consistency_sizes",
+    "open_older_checkpoint",
+    "verify_bundle",
+]
+
+
+class ConsistencyError(ProofInvalidError):
+    """The log at an older checkpoint is not proven a prefix of the bundle's log."""
+
+    code = "E_CONSISTENCY"
+
+
+def _named(error: CosignatoryError, where: str) -> CosignatoryError:
+    """The same error (class and code), its message prefixed with where it happened."""
+    try:
+        named = type(error)(f"{where}: {error}")
+    except TypeError:  # an error class that takes other arguments: keep it as it is
+        return error
+    named.__cause__ = error.__cause__
+    return named
+
+
+@dataclass(frozen=True)
+class BundleSignatory:
+    """One party's standing on the letter at the bundle's checkpoint."""
+
+    signature: str
+    log_index: int | None
+    party: str
+    party_kind: str
+    party_names: Mapping[str, str]
+    action: str
+    version: int
+    at: datetime
+    evidence: str
+    representative: str | None
+    withdrawn_at: datetime | None
+    on_earlier_version: bool
+    voided: bool
+
+    @property
+    def active(self) -> bool:
+        """Counted as a signatory: not withdrawn and not voided."""
+        return self.withdrawn_at is None and not self.voided
+
+    def party_name(self, language: str = "en") -> str:
+        """The party's name in ``language``, else in any language it has."""
+        return self.party_names.get(language) or next(iter(self.party_names.values()), self.party)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "signature_id": self.signature,
+            "log_index": self.log_index,
+            "party": self.party,
+            "party_name": self.party_name(),
+            "party_names": dict(self.party_names),
+            "kind": self.party_kind,
+            "action": self.action,
+            "version": self.version,
+            "signed_at": format_time(self.at),
+            "evidence": self.evidence,
+            "representative": self.representative,
+            "withdrawn_at": format_time(self.withdrawn_at) if self.withdrawn_at else None,
+            "on_earlier_version": self.on_earlier_version,
+            "voided": self.voided,
+            "active": self.active,
+        }
+
+
+@dataclass
+class VerifiedBundle:
+    """What a bundle proves: the letter's state at the checkpoint, replayed by the rules."""
+
+    letter: str
+    checkpoint: Checkpoint
+    witnesses: tuple[str, ...]
+    entries: int
+    register: Register
+    texts: dict[int, dict[str, str]] = field(default_factory=dict)
+
+    def signatories(self) -> list[BundleSignatory]:
+        """Each party's latest signature at the checkpoint (see core.signatories)."""
+        letter = self.register.letters[self.letter]
+        rows = []
+        for entry in signatory_list(letter):
+            party = self.register.parties[entry.party]
+            rows.append(
+                BundleSignatory(
+                    entry.signature,
+                    letter.signatures[entry.signature].log_index,
+                    entry.party,
+                    party.kind,
+                    party.names,
+                    entry.action,
+                    entry.version,
+                    entry.at,
+                    entry.evidence,
+                    entry.representative,
+                    entry.withdrawn_at,
+                    entry.on_earlier_version,
+                    entry.voided,
+                )
+            )
+        return rows
+
+    def to_json(self) -> dict[str, Any]:
+        letter = self.register.letters[self.letter]
+        rows = self.signatories()
+        return {
+            "verified": True,
+            "letter": self.letter,
+            "status": letter.status,
+            "accessions_open": letter.accessions_open,
+            "symbol": letter.symbol,
+            "current_version": letter.current_version,
+            "versions": [
+                {"version": number, "text_hash": letter.versions[number], "texts": texts}
+                for number, texts in sorted(self.texts.items())
+            ],
+            "checkpoint": {
+                "origin": self.checkpoint.origin,
+                "size": self.checkpoint.size,
+                "root": base64.b64encode(self.checkpoint.root).decode("ascii"),
+            },
+            "witnesses": list(self.witnesses),
+            "entries": self.entries,
+            "count": len(rows),
+            "active": sum(row.active for row in rows),
+            "signatories": [row.to_json() for row in rows],
+        }
+
+
+class _Replay:
+    """The register's rules over one letter's events (the partial replay above)."""
+
+    def __init__(self, letter: str) -> None:
+        self.letter = letter
+        self.register = Register()
+        self.texts: dict[int, dict[str, str]] = {}
+
+    def apply(self, event: Event, index: int) -> None:
+        d = event.data
+        about = d["id"] if event.type == "letter.created" else d.get("letter")
+        if about is not None and about != self.letter:
+            raise BundleLetterError(f"a {event.type} about letter {about}, not {self.letter}")
+        if event.type == "letter.registered":
+            session = self.register.sessions.get(d["session"])
+            # Partial replay: the series' earlier numbers went to letters not in the
+            # bundle. Numbers used within the bundle still count.
+            if session is not None and session.counters.get(d["series"], 0) < d["number"] - 1:
+                session.counters[d["series"]] = d["number"] - 1
+        self.register.apply(event, index)
+        if event.type == "letter.text_version_added":
+            self.texts[d["version"]] = dict(d["texts"])
+
+
+def verify_bundle(
+    lines: Iterable[bytes],
+    policy: Policy,
+    *,
+    progress: Callable[[int], object] | None = None,
+) -> VerifiedBundle:
+    """Check a bundle under the trust ``policy``; return what it proves.
+
+    ``lines`` are the bundle's lines as bytes (see
+    :func:`cosignatory.core.bundle.read_lines`); ``progress`` is called with the
+    number of bytes of each line read. Raises the CosignatoryError of the first check
+    that fails, its message naming the line (and the entry): a BundleError for the
+    structure, the note, checkpoint and policy errors of :mod:`cosignatory.tlog`,
+    ProofInvalidError or ProofRangeError for an inclusion proof, InvalidEventError for
+    an entry that is not an event, a RegisterError (or SignatureInvalidError) for an
+    event the rules refuse.
+    """
+
+    def counted() -> Iterable[bytes]:
+        for line in lines:
+            if progress is not None:
+                progress(len(line))
+            yield line
+
+    reader = BundleReader(counted())
+    header = reader.header()
+    try:
+        witnessed = policy.open_checkpoint(header.checkpoint)
+    except CosignatoryError as error:
+        raise _named(error, "line 1: the checkpoint") from None
+    checkpoint = witnessed.checkpoint
+    replay = _Replay(header.letter)
+    digest = Digest()
+    last = -1
+    for number, entry in reader.entries():
+        where = f"line {number}, entry {entry.index}"
+        if entry.index <= last:
+            raise BundleOrderError(
+                f"{where} comes after entry {last}: entries are in log order, each once"
+            )
+        last = entry.index
+        leaf = leaf_hash(entry.entry)
+        try:
+            entry.proof.verify(leaf, checkpoint)
+        except (ProofInvalidError, ProofRangeError) as error:
+            raise _named(error, f"{where}: the entry or its proof was changed") from None
+        digest.add(entry.index, leaf)
+        try:
+            replay.apply(Event.from_bytes(entry.entry), entry.index)
+        except CosignatoryError as error:
+            raise _named(error, where) from None
+    end = reader.end()
+    where = f"line {reader.line_number} (end)"
+    if end.entries != digest.count:
+        raise IncompleteBundleError(
+            f"{where}: it counts {end.entries} entries, the bundle has {digest.count}"
+        )
+    if end.digest != digest.hexdigest():
+        raise IncompleteBundleError(
+            f"{where}: its digest is not that of the entries: an entry line was removed, "
+            "added or replaced"
+        )
+    _check_seal(
+        replay.register, Manifest(header.letter, checkpoint, end.entries, end.digest), end, where
+    )
+    if header.letter not in replay.register.letters:
+        raise BundleLetterError(f"the bundle holds no letter.created for {header.letter}")
+    return VerifiedBundle(
+        header.letter,
+        checkpoint,
+        witnessed.witnesses,
+        digest.count,
+        replay.register,
+        replay.texts,
+    )
+
+
+def _check_seal(register: Register, manifest: Manifest, end: End, where: str) -> None:
+    key = register.registrar_keys.get(end.seal_key)
+    if key is None:
+        raise BundleSealError(
+            f"{where}: sealed by {end.seal_key!r}, not a registrar key in the bundle"
+        )
+    if key.revoked_at is not None:
+        raise BundleSealError(f"{where}: sealed by registrar key {key.id}, which was revoked")
+    try:
+        Ed25519PublicKey.from_public_bytes(key.public_key).verify(end.seal, manifest.signed_bytes())
+    except (InvalidSignature, ValueError):
+        raise BundleSealError(f"{where}: the registrar's seal does not verify") from None
+
+
+# -- consistency with an older checkpoint -------------------------------------------------
+
+
+def consistency_sizes(older: Checkpoint, checkpoint: Checkpoint) -> tuple[int, int] | None:
+    """Return the (old, new) sizes a consistency proof between two checkpoints spans,
+    smaller first; None when no proof is needed (equal sizes, or an empty tree)."""
+    small, large = sorted((older.size, checkpoint.size))
+    if small == 0 or small == large:
+        return None
+    return small, large
+
+
+def open_older_checkpoint(
+    older_note: str | bytes, checkpoint: Checkpoint, logs: Sequence[Verifier]
+) -> Checkpoint:
+    """Verify an older checkpoint with the log keys ``logs``, for ``checkpoint``'s origin.
+
+    Witnesses are not required on it. Returns its Checkpoint. Raises what
+    ``open_checkpoint`` raises, the message prefixed with "the older checkpoint".
+    """
+    try:
+        return open_checkpoint(older_note, logs, origin=checkpoint.origin)
+    except CosignatoryError as error:
+        raise _named(error, "the older checkpoint") from None
+
+
+def check_consistency(
+    older: Checkpoint, checkpoint: Checkpoint, proof: Sequence[bytes] | None
+) -> None:
+    """Check that the log only grew between two verified checkpoints of one log.
+
+    ``proof`` is the RFC 6962 consistency proof between their sizes, smaller first
+    (see :func:`consistency_sizes`; None when none is needed). Returns None. Raises
+    ConsistencyError (E_CONSISTENCY) if it does not verify: the checkpoints are of
+    different histories (a fork), or the proof is wrong or missing.
+    """
+    small, large = sorted((older, checkpoint), key=lambda cp: cp.size)
+    what = f"the log at size {small.size} is not proven a prefix of the log at size {large.size}"
+    if small.size == 0:
+        return
+    if small.size == large.size:
+        if small.root != large.root:
+            raise ConsistencyError(f"{what}: two different roots for one size (a fork)")
+        return
+    if proof is None:
+        raise ConsistencyError(f"{what}: no consistency proof was given")
+    try:
+        verify_consistency(small.size, large.size, small.root, large.root, proof)
+    except (ProofInvalidError, ProofRangeError) as error:
+        raise ConsistencyError(f"{what}: {error}") from None
