@@ -46,6 +46,11 @@ COMMANDS = [
     ["log", "prove-inclusion"],
     ["log", "prove-consistency"],
     ["log", "verify-checkpoint"],
+    ["log", "witness"],
+    ["witness"],
+    ["witness", "serve"],
+    ["notices"],
+    ["notices", "send"],
 ]
 
 

@@ -12,7 +12,18 @@ import sys
 from collections.abc import Sequence
 
 from cosignatory import __version__
-from cosignatory.cli import keys, logcmd, noticescmd, rebuild, registercmd, server, sign
+from cosignatory.cli import (
+    keys,
+    logcmd,
+    noticescmd,
+    rebuild,
+    registercmd,
+    server,
+    sign,
+    tokencmd,
+    verifycmd,
+    witnesscmd,
+)
 from cosignatory.cli.common import CommandError
 from cosignatory.errors import CosignatoryError
 
@@ -32,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     registercmd.add_commands(commands)
     sign.add_commands(commands)
     rebuild.add_commands(commands)
+    tokencmd.add_commands(commands)
+    verifycmd.add_commands(commands)
+    witnesscmd.add_commands(commands)
     return parser
 
 

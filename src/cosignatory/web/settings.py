@@ -11,6 +11,10 @@ Everything a deployment changes is an environment variable (see docs/configurati
 * ``COSIGNATORY_SECRET_KEY``, ``COSIGNATORY_DEBUG``, ``COSIGNATORY_ALLOWED_HOSTS``.
 * ``COSIGNATORY_EMAIL_HOST``, ``_PORT``, ``_USER``, ``_PASSWORD``, ``_TLS``, ``_FROM``:
   the SMTP server that email notices go through, and their sender.
+* ``COSIGNATORY_WITNESSES``: the witnesses that cosign the log's checkpoints,
+  ``URL|VKEY`` entries separated by semicolons (see docs/witness.md).
+* ``COSIGNATORY_API_WRITES_PER_MINUTE``: the JSON API's writes per client per minute
+  (docs/api.md).
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ INSTALLED_APPS = [
     "cosignatory.web.log",
     "cosignatory.web.register",
     "cosignatory.web.notices",
+    "cosignatory.web.api",
 ]
 
 MIDDLEWARE = [
@@ -139,6 +144,29 @@ COSIGNATORY_SITE_URL = os.environ.get("COSIGNATORY_SITE_URL", "http://127.0.0.1:
 COSIGNATORY_REGISTRAR_EMAIL = os.environ.get("COSIGNATORY_REGISTRAR_EMAIL", "")
 COSIGNATORY_LOG_ORIGIN = os.environ.get("COSIGNATORY_LOG_ORIGIN", "cosignatory.localhost/log")
 COSIGNATORY_KEY_DIR = Path(os.environ.get("COSIGNATORY_KEY_DIR", str(DATA_DIR / "keys")))
+
+
+def witnesses_from_env(value: str) -> list[tuple[str, str]]:
+    """Parse ``URL|VKEY;URL|VKEY...`` into (submission URL, witness vkey) pairs.
+
+    The vkeys are parsed where they are used (cosignatory.web.log.witnesses).
+    """
+    found = []
+    for entry in filter(None, (part.strip() for part in value.split(";"))):
+        url, sep, vkey = entry.partition("|")
+        if not sep or not url.strip() or not vkey.strip():
+            raise ImproperlyConfigured(f"COSIGNATORY_WITNESSES: {entry!r} is not URL|VKEY")
+        found.append((url.strip(), vkey.strip()))
+    return found
+
+
+# The witnesses each new checkpoint is submitted to (C2SP tlog-witness).
+COSIGNATORY_WITNESSES = witnesses_from_env(os.environ.get("COSIGNATORY_WITNESSES", ""))
+
+# The JSON API (docs/api.md): writes a client may make per minute, per process (0: no
+# limit), and the largest request body it accepts.
+COSIGNATORY_API_WRITES_PER_MINUTE = int(os.environ.get("COSIGNATORY_API_WRITES_PER_MINUTE", "60"))
+COSIGNATORY_API_MAX_BODY_BYTES = 256 * 1024
 
 # Email notices (cosignatory.web.notices) go out through this SMTP server.
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
