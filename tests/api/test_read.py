@@ -293,3 +293,20 @@ def test_every_code_has_a_page_and_a_row_in_the_docs(anonymous: ApiClient) -> No
 def test_a_path_with_a_newline_is_a_problem_too(anonymous: ApiClient) -> None:
     assert_problem(anonymous.get(f"{API}/documents/A%0A"), 404, "E_NOT_FOUND")
     assert_problem(anonymous.get(f"{API}/x%0A"), 404, "E_NOT_FOUND")
+
+
+def test_a_letters_bundle_streams_and_verifies_offline(client: Any, tmp_path: Any) -> None:
+    """GET /api/v1/letters/{id}/bundle gives what `cosignatory verify` checks offline."""
+    from cosignatory.cli.main import main
+    from cosignatory.web.log.services import get_log
+
+    response = client.get("/api/v1/letters/demo-heritage/bundle")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/x-ndjson")
+    bundle = tmp_path / "b.jsonl"
+    bundle.write_bytes(b"".join(response.streaming_content))
+    vkey = get_log().verifiers[0].to_vkey()
+    assert main(["verify", str(bundle), "--log-key", vkey, "--json"]) == 0
+    missing = client.get("/api/v1/letters/no-such-letter/bundle")
+    assert missing.status_code == 404
+    assert missing["Content-Type"] == "application/problem+json"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Path, Query, Status
 
 from cosignatory.core.errors import UnknownEntityError
@@ -25,11 +25,14 @@ from cosignatory.web.api.schemas import (
     LetterOut,
     LetterPage,
     LogEntryPage,
+    Problem,
     SignatoryPage,
     TextVersionOut,
     TextVersionPage,
 )
 from cosignatory.web.register import models as m
+from cosignatory.web.register.bundles import CONTENT_TYPE as BUNDLE_TYPE
+from cosignatory.web.register.bundles import bundle_filename, stream_bundle
 from cosignatory.web.register.queries import SignatoryRow, end_of_day, signatory_list
 
 # -- letters ----------------------------------------------------------------------------------
@@ -262,3 +265,31 @@ def letter_events(
         rows.append((wanted[limit], b""))  # only marks that a next page exists
     shown, next_path = page(request, rows, limit, lambda r: r[0])
     return {"items": [entry_json(i, e) for i, e in shown], "next": next_path}
+
+
+# -- the verification bundle ------------------------------------------------------------------
+
+
+@router.get(
+    "/letters/{letter}/bundle",
+    response={404: Problem, 405: Problem, 422: Problem},
+    tags=["read"],
+    summary="The letter's verification bundle",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The bundle, streamed as JSON Lines (docs/bundle.md); check it "
+                "offline with `cosignatory verify BUNDLE --log-key VKEY`.",
+                "content": {BUNDLE_TYPE: {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+def bundle(request: HttpRequest, letter: IdPath) -> Any:
+    """Everything needed to verify the letter offline, proven against the current
+    checkpoint. Streamed: a letter with a million signatures is never held in memory."""
+    lines = stream_bundle(letter)  # raises UnknownEntityError (404) before any line
+    response = StreamingHttpResponse(lines, content_type=BUNDLE_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{bundle_filename(letter)}"'
+    response["Cache-Control"] = "no-cache"
+    return response
