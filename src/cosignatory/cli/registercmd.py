@@ -206,7 +206,7 @@ def export_signatories(args: argparse.Namespace) -> None:
     if args.checkpoint:
         raise CommandError("--checkpoint is for bundles: export bundle LETTER --checkpoint FILE")
     setup_django()
-    from cosignatory.web.register.queries import end_of_day, signatory_list
+    from cosignatory.web.register.queries import end_of_day, signatory_json, signatory_list
 
     as_of = args.as_of
     if as_of is not None and not isinstance(as_of, datetime):
@@ -220,7 +220,7 @@ def export_signatories(args: argparse.Namespace) -> None:
             "as_of": format_time(as_of) if as_of is not None else None,
             "count": len(rows),
             "active": sum(row.active for row in rows),
-            "signatories": [_json_row(row) for row in rows],
+            "signatories": [signatory_json(row) for row in rows],
         }
         text = json.dumps(document, ensure_ascii=False, sort_keys=True) + "\n"
     if args.output:
@@ -303,25 +303,3 @@ def signatories_csv(rows: Sequence[SignatoryRow]) -> str:
 
 def _bool(value: bool) -> str:
     return "true" if value else "false"
-
-
-def _json_row(row: SignatoryRow) -> dict[str, Any]:
-    return {
-        "party": row.party,
-        "party_name": row.party_name("en"),
-        "party_names": dict(row.party_names),
-        "party_code": row.party_code,
-        "kind": row.party_kind,
-        "action": row.action,
-        "version": row.version,
-        "signed_at": format_time(row.at),
-        "evidence": row.evidence,
-        "evidence_detail": row.evidence_detail,
-        "representative": row.representative,
-        "withdrawn_at": format_time(row.withdrawn_at) if row.withdrawn_at else None,
-        "on_earlier_version": row.on_earlier_version,
-        "voided": row.voided,
-        "active": row.active,
-        "signature_id": row.signature,
-        "log_index": row.log_index,
-    }

@@ -33,7 +33,11 @@ from cosignatory.web.api.schemas import (
 from cosignatory.web.register import models as m
 from cosignatory.web.register.bundles import CONTENT_TYPE as BUNDLE_TYPE
 from cosignatory.web.register.bundles import bundle_filename, stream_bundle
-from cosignatory.web.register.queries import SignatoryRow, end_of_day, signatory_list
+from cosignatory.web.register.queries import (
+    end_of_day,
+    signatory_json,
+    signatory_list,
+)
 
 # -- letters ----------------------------------------------------------------------------------
 
@@ -149,28 +153,6 @@ def version(
     return _version(row)
 
 
-def _signatory(row: SignatoryRow) -> dict[str, Any]:
-    return {
-        "party": row.party,
-        "party_name": row.party_name("en"),
-        "party_names": dict(row.party_names),
-        "party_code": row.party_code,
-        "kind": row.party_kind,
-        "action": row.action,
-        "version": row.version,
-        "signed_at": format_time(row.at),
-        "evidence": row.evidence,
-        "evidence_detail": row.evidence_detail,
-        "representative": row.representative,
-        "withdrawn_at": format_time(row.withdrawn_at) if row.withdrawn_at else None,
-        "on_earlier_version": row.on_earlier_version,
-        "voided": row.voided,
-        "active": row.active,
-        "signature_id": row.signature,
-        "log_index": row.log_index,
-    }
-
-
 def _instant(as_of: date | datetime | None) -> datetime | None:
     """The instant a date or time names, in UTC; beyond what UTC can hold, its limit."""
     if as_of is None:
@@ -233,7 +215,7 @@ def signatories(
         "as_of": format_time(instant) if instant is not None else None,
         "count": len(rows),
         "active": sum(r.active for r in rows),
-        "items": [_signatory(r) for r in shown],
+        "items": [signatory_json(r) for r in shown],
         "next": next_path,
     }
 

@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef
 
 from cosignatory.core.errors import UnknownEntityError
-from cosignatory.core.events import LANGUAGES
+from cosignatory.core.events import LANGUAGES, format_time
 from cosignatory.web.register import models as m
 
 
@@ -51,6 +51,29 @@ class SignatoryRow:
             if lang in self.party_names:
                 return self.party_names[lang]
         return self.party
+
+
+def signatory_json(row: SignatoryRow) -> dict[str, Any]:
+    """One row of a signatory list as JSON, the same for the API and ``export``."""
+    return {
+        "party": row.party,
+        "party_name": row.party_name("en"),
+        "party_names": dict(row.party_names),
+        "party_code": row.party_code,
+        "kind": row.party_kind,
+        "action": row.action,
+        "version": row.version,
+        "signed_at": format_time(row.at),
+        "evidence": row.evidence,
+        "evidence_detail": row.evidence_detail,
+        "representative": row.representative,
+        "withdrawn_at": format_time(row.withdrawn_at) if row.withdrawn_at else None,
+        "on_earlier_version": row.on_earlier_version,
+        "voided": row.voided,
+        "active": row.active,
+        "signature_id": row.signature,
+        "log_index": row.log_index,
+    }
 
 
 def end_of_day(day: date) -> datetime:
