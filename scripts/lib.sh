@@ -56,3 +56,9 @@ ensure_venv() {
         touch "$stamp"
     fi
 }
+
+ensure_pdf_libraries() {
+    # WeasyPrint (the PDF of a document) draws text with Pango; the Noto fonts cover
+    # the six UN languages' scripts (Latin, Cyrillic, Arabic, Chinese).
+    apt_install libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core fonts-noto-cjk
+}

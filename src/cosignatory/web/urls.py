@@ -1,6 +1,7 @@
 """The site's URL map. The ``/log/`` and ``/api/v1/`` paths are part of the public contract."""
 
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from cosignatory.web import views
 from cosignatory.web.register import views as register_views
@@ -11,4 +12,9 @@ urlpatterns = [
     path("api/v1/", include("cosignatory.web.api.urls")),
     path("confirm/<str:token>", register_views.confirm, name="confirm-signature"),
     path("disputes/new", register_views.dispute, name="dispute-signature"),
+    path("i18n/setlang/", set_language, name="set-language"),
+    path("accounts/", include("cosignatory.web.accounts.urls")),
+    path("desk/", include("cosignatory.web.desk.urls")),
+    path("sign/", include("cosignatory.web.signing.urls")),
+    path("", include("cosignatory.web.public.urls")),
 ]

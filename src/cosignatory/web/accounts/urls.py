@@ -1,0 +1,6 @@
+from typing import Any
+
+from django.urls import path  # noqa: F401
+
+app_name = "accounts"
+urlpatterns: list[Any] = []
