@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from cosignatory import __version__
 from cosignatory.cli import (
+    account,
     keys,
     logcmd,
     noticescmd,
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     tokencmd.add_commands(commands)
     verifycmd.add_commands(commands)
     witnesscmd.add_commands(commands)
+    account.add_commands(commands)
     return parser
 
 
