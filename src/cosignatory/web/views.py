@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from cosignatory.web.log.services import get_log
+from cosignatory.web.public.lists import PUBLIC_STATUSES, public_letters
+from cosignatory.web.register import models as m
+
+LATEST = 8
 
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    """The front page: what the register is, and the state of its log."""
+    """The front page: the latest official documents, the letters open for signature or
+    accession, and the size of the log."""
     log = get_log()
     head = log.storage.head()
     checkpoint = log.checkpoint() if head is not None else None
+    documents = (
+        m.Document.objects.filter(letter__status__in=PUBLIC_STATUSES)
+        .select_related("letter")
+        .order_by("-issued_at", "symbol")[:LATEST]
+    )
+    open_letters = (
+        public_letters()
+        .filter(Q(status="open") | Q(accessions_open=True))
+        .annotate(signatory_count=Count("signatures", filter=Q(signatures__active=True)))
+        .select_related("lead_party")
+        .order_by("-date", "id")[:LATEST]
+    )
     return render(
         request,
         "cosignatory/home.html",
         {
             "checkpoint": checkpoint,
-            "checkpoint_text": head.checkpoint if head else "",
             "vkeys": [(v.type_name, v.to_vkey()) for v in log.verifiers],
+            "documents": documents,
+            "open_letters": open_letters,
         },
     )

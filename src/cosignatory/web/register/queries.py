@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncDate
 
 from cosignatory.core.errors import UnknownEntityError
 from cosignatory.core.events import LANGUAGES, format_time
@@ -92,11 +93,7 @@ def signatory_list(
     datetime, a date (meaning the end of that day, UTC) or None (now). Raises
     UnknownEntityError if there is no such letter.
     """
-    if isinstance(as_of, datetime):
-        if as_of.tzinfo is None:
-            raise ValueError("as_of must be timezone-aware")
-    elif isinstance(as_of, date):
-        as_of = end_of_day(as_of)
+    as_of = _as_instant(as_of)
     current = (
         m.Letter.objects.using(using)
         .filter(pk=letter_id)
@@ -106,6 +103,48 @@ def signatory_list(
     if current is None:
         raise UnknownEntityError(f"no letter {letter_id!r}")
 
+    rows = latest_signatures(letter_id, as_of, using)
+    result = [_row(dict(row), current, as_of) for row in rows]
+    # Sorted here, not in SQL: the database's collation need not order ids as Python does.
+    result.sort(key=lambda r: (r.at, r.signature))
+    return result
+
+
+_ROW_FIELDS = (
+    "id",
+    "log_index",
+    "party_id",
+    "party__kind",
+    "party__code",
+    "party__names",
+    "action",
+    "version",
+    "at",
+    "evidence_kind",
+    "evidence",
+    "representative_id",
+    "withdrawn_at",
+    "voided",
+)
+
+
+def _as_instant(as_of: datetime | date | None) -> datetime | None:
+    if isinstance(as_of, datetime):
+        if as_of.tzinfo is None:
+            raise ValueError("as_of must be timezone-aware")
+        return as_of
+    if isinstance(as_of, date):
+        return end_of_day(as_of)
+    return None
+
+
+def latest_signatures(
+    letter_id: str, as_of: datetime | date | None = None, using: str = "default"
+) -> QuerySet[m.Signature, dict[str, Any]]:
+    """The rows of :func:`signatory_list` as an unevaluated query (one dict per party),
+    in log order, so that a page of it is one ``LIMIT``/``OFFSET`` query and its length
+    one ``COUNT``. Turn each dict into a row with :func:`signatory_row`."""
+    as_of = _as_instant(as_of)
     signatures = m.Signature.objects.using(using).filter(letter_id=letter_id)
     # Events are dated in log order (the rules refuse one dated before its predecessor),
     # so a party's latest signature by time, ties broken by log order, is the one with
@@ -114,26 +153,98 @@ def signatory_list(
     if as_of is not None:
         signatures = signatures.filter(at__lte=as_of)
         later = later.filter(at__lte=as_of)
-    rows = signatures.filter(~Exists(later)).values(
-        "id",
-        "log_index",
-        "party_id",
-        "party__kind",
-        "party__code",
-        "party__names",
-        "action",
-        "version",
-        "at",
-        "evidence_kind",
-        "evidence",
-        "representative_id",
-        "withdrawn_at",
-        "voided",
+    latest: QuerySet[m.Signature, dict[str, Any]] = (
+        signatures.filter(~Exists(later)).order_by("log_index").values(*_ROW_FIELDS)
     )
-    result = [_row(dict(row), current, as_of) for row in rows]
-    # Sorted here, not in SQL: the database's collation need not order ids as Python does.
-    result.sort(key=lambda r: (r.at, r.signature))
-    return result
+    return latest
+
+
+def signatory_row(
+    row: Mapping[str, Any], current_version: int, as_of: datetime | date | None = None
+) -> SignatoryRow:
+    """One dict of :func:`latest_signatures` as a :class:`SignatoryRow` seen at ``as_of``."""
+    return _row(dict(row), current_version, _as_instant(as_of))
+
+
+@dataclass(frozen=True)
+class SignatoryCounts:
+    """How many parties stand where on a letter at an instant."""
+
+    active: int
+    withdrawn: int
+    voided: int
+
+    @property
+    def listed(self) -> int:
+        """Every party the list names (struck-through ones included)."""
+        return self.active + self.withdrawn + self.voided
+
+
+def signatory_counts(
+    letter_id: str, as_of: datetime | date | None = None, using: str = "default"
+) -> SignatoryCounts:
+    """Count the letter's list at ``as_of`` in one aggregate query (nothing is loaded)."""
+    instant = _as_instant(as_of)
+    withdrawn = Q(withdrawn_at__isnull=False)
+    if instant is not None:
+        withdrawn &= Q(withdrawn_at__lte=instant)
+    totals = (
+        latest_signatures(letter_id, as_of, using)
+        .order_by()
+        .aggregate(
+            n_voided=Count("id", filter=Q(voided=True)),
+            n_withdrawn=Count("id", filter=withdrawn & Q(voided=False)),
+            n_active=Count("id", filter=~withdrawn & Q(voided=False)),
+        )
+    )
+    return SignatoryCounts(totals["n_active"], totals["n_withdrawn"], totals["n_voided"])
+
+
+def count_changes(letter_id: str, using: str = "default") -> list[tuple[date, int]]:
+    """The change in the letter's signatory count on each day something changed, in
+    date order (UTC days): +1 for each signature, -1 when it was withdrawn or replaced
+    by the same party's later one. Signatures voided by an upheld dispute count for
+    nothing, as in the list. Three grouped queries, whatever the number of signatures.
+    """
+    counted = m.Signature.objects.using(using).filter(letter_id=letter_id, voided=False)
+    changes: dict[date, int] = {}
+
+    def add(rows: QuerySet[Any, dict[str, Any]], sign: int) -> None:
+        for row in rows:
+            changes[row["day"]] = changes.get(row["day"], 0) + sign * row["n"]
+
+    def per_day(rows: QuerySet[Any, Any], field: Any) -> QuerySet[Any, dict[str, Any]]:
+        grouped: QuerySet[Any, dict[str, Any]] = (
+            rows.annotate(day=TruncDate(field, tzinfo=UTC))
+            .values("day")
+            .annotate(n=Count("id"))
+            .order_by()
+            .values("day", "n")
+        )
+        return grouped
+
+    add(per_day(counted, "at"), 1)
+    add(per_day(counted.filter(withdrawn_at__isnull=False), "withdrawn_at"), -1)
+    successor = m.Signature.objects.using(using).filter(pk=OuterRef("superseded_by"))
+    replaced = counted.filter(superseded_by__isnull=False).annotate(
+        replaced_at=Subquery(successor.values("at")[:1])
+    )
+    add(per_day(replaced, "replaced_at"), -1)
+    return sorted(changes.items())
+
+
+def count_over_time(
+    letter_id: str, as_of: date | None = None, using: str = "default"
+) -> list[tuple[date, int]]:
+    """The signatory count at the end of each day it changed, up to ``as_of``."""
+    series: list[tuple[date, int]] = []
+    total = 0
+    for day, change in count_changes(letter_id, using):
+        if as_of is not None and day > as_of:
+            break
+        total += change
+        series.append((day, total))
+    return series
 
 
 def _row(row: dict[str, Any], current: int, as_of: datetime | None) -> SignatoryRow:
