@@ -16,7 +16,7 @@ MAX_FILE_BYTES = 64 * 1024  # a statement file is well under 1 KB
 class StatementFileForm(forms.Form):
     statement_file = forms.FileField(
         label=_("Signed statement file"),
-        help_text=_("The file `cosignatory sign --output` wrote (JSON)."),
+        help_text=_("The JSON file written by cosignatory sign --output."),
     )
 
     def clean_statement_file(self) -> SignedStatement:

@@ -47,15 +47,16 @@
     return btoa(String.fromCharCode.apply(null, new Uint8Array(bytes)));
   }
 
-  // The 32-byte Ed25519 seed in an skey text, or null if it is not one.
+  // The 32-byte Ed25519 seed in an skey text, or null if it is not one. The base64
+  // may itself hold "+", so split as signed-note does: name, then key ID, then the rest.
   function seedFromSkey(text) {
-    const parts = text.trim().split("+");
-    if (parts.length !== 5 || parts[0] !== "PRIVATE" || parts[1] !== "KEY") {
+    const match = /^PRIVATE\+KEY\+[^+\s]+\+[0-9a-f]{8}\+([A-Za-z0-9+/=]+)$/.exec(text.trim());
+    if (!match) {
       return null;
     }
     let material;
     try {
-      material = base64ToBytes(parts[4]);
+      material = base64ToBytes(match[1]);
     } catch (error) {
       return null;
     }
