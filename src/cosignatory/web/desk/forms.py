@@ -230,7 +230,13 @@ class ReasonForm(forms.Form):
 
 
 class KeyForm(forms.Form):
-    id = _id_field(_("Key identifier"), required=False)
+    id = forms.CharField(
+        label=_("Key identifier (optional)"),
+        max_length=64,
+        required=False,
+        help_text=_("Made for you if empty."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "dir": "ltr"}),
+    )
     public_key = forms.CharField(
         label=_("Public key"),
         help_text=_(
