@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from cosignatory.core.events import Event, parse_date, parse_time
+from cosignatory.web.public.models import SearchEntry  # search index hook (public app)
+from cosignatory.web.public.searchindex import index_event  # search index hook
 from cosignatory.web.register import models as m
 
 Projector = Callable[[Event, dict[str, Any], int, str], None]
@@ -34,6 +36,9 @@ PROJECTION_MODELS: tuple[type[Any], ...] = (
     m.Signature,
     m.Dispute,
     m.EventRecord,
+    # The public search index (cosignatory.web.public.searchindex): a projection too,
+    # so `cosignatory rebuild` rebuilds and compares it with the rest.
+    SearchEntry,
 )
 
 
@@ -49,6 +54,7 @@ def project(event: Event, log_index: int, using: str = "default") -> None:
     """Write what ``event`` (at ``log_index``) changes into the tables of ``using``."""
     data = dict(event.data)
     _PROJECTORS[event.type](event, data, log_index, using)
+    index_event(event.type, data, using)  # keeps the public search index current
     m.EventRecord.objects.using(using).create(
         log_index=log_index,
         type=event.type,
