@@ -298,3 +298,33 @@ def test_a_bad_statement_file_is_refused_with_a_message(ana: Client, setup: Setu
     assert response.status_code == 422
     assert "Statement not recorded" in response.content.decode()
     assert entries() == before
+
+
+def test_after_transmission_the_party_accedes(ana: Client, setup: Setup) -> None:
+    s.transmit_letter(LETTER, date(2026, 11, 2))
+    assert ana.get(f"/sign/{LETTER}/", {"party": "FRA", "action": "sign"}).status_code == 409
+    assert "Read and accede" not in ana.get("/sign/").content.decode()
+    s.reopen_letter(LETTER)  # open for accessions
+    assert "party=FRA&amp;action=accede" in ana.get("/sign/").content.decode()
+    statement = offered(ana, action="accede")
+    response = post(ana, statement, statement.sign(setup.fra_key))
+    assert response.status_code == 201, response.json()
+    signature = m.Signature.objects.get(letter_id=LETTER, party_id="FRA", active=True)
+    assert signature.action == "accede"
+
+
+def test_a_revoked_key_is_not_offered_and_its_statements_are_refused(
+    ana: Client, setup: Setup
+) -> None:
+    statement = offered(ana)  # prepared while the key was valid
+    s.revoke_key("key-fra", "lost")
+    page = ana.get(f"/sign/{LETTER}/", {"party": "FRA"})
+    assert page.status_code == 200
+    assert page.context["offers"] == []
+    assert "You have no key valid now" in page.content.decode()
+    before = entries()
+    response = post(ana, statement, statement.sign(setup.fra_key))
+    assert response.status_code == 409
+    assert response.json()["code"] == "E_KEY_REVOKED"
+    assert "revoked" in response.json()["message"]
+    assert entries() == before

@@ -78,7 +78,7 @@ def openings(parties: list[m.Party]) -> list[Opening]:
             signature = active.get((letter.id, party.id))
             if signature is None or signature.version != letter.current_version:
                 found.append(Opening(letter, party, action, signature))
-    for (_, _), signature in sorted(active.items(), key=lambda item: item[0]):
+    for _letter_party, signature in sorted(active.items()):
         party = next(p for p in parties if p.id == signature.party_id)
         found.append(Opening(signature.letter, party, "withdraw", signature))
     return found
