@@ -297,6 +297,7 @@ def _import_page(
     plan: intake.Plan | None = None,
     token: str | None = None,
     failed: bool = False,
+    problem: str | None = None,
 ) -> HttpResponse:
     return render(
         request,
@@ -308,6 +309,7 @@ def _import_page(
             "summary": plan.summary() if plan else None,
             "token": token,
             "max_bytes": MAX_UPLOAD_BYTES,
+            "problem": problem,
         },
         status=400 if failed else 200,
     )
@@ -356,24 +358,21 @@ def import_signatures(request: HttpRequest, letter: str) -> HttpResponse:
 def confirm_import(request: HttpRequest, letter: str) -> HttpResponse:
     """Record the previewed file: all its rows in one transaction, or none."""
     found = get_object_or_404(m.Letter, pk=letter)
-    form = UploadForm(data={})
-    form.full_clean()  # a bound form, to carry the refusal below
-    form.errors.clear()
     pending = request.session.get(_PENDING)
     if (
         not pending
         or pending.get("letter") != found.id
         or not secrets.compare_digest(str(pending.get("token")), request.POST.get("token", ""))
     ):
-        form.add_error(None, _("This upload is no longer waiting: upload the file again."))
-        return _import_page(request, found, form, failed=True)
+        problem = _("This upload is no longer waiting: upload the file again.")
+        return _import_page(request, found, UploadForm(), failed=True, problem=problem)
     data = base64.b64decode(pending["data"])
     try:
         plan = intake.plan_import(found.id, data)
         applied = intake.apply(plan)
     except CosignatoryError as error:
-        form.add_error(None, error_text(error))
-        return _import_page(request, found, form, failed=True)
+        problem = error_text(error)
+        return _import_page(request, found, UploadForm(), failed=True, problem=problem)
     request.session.pop(_PENDING, None)
     messages.success(
         request,
