@@ -328,3 +328,10 @@ def test_a_revoked_key_is_not_offered_and_its_statements_are_refused(
     assert response.json()["code"] == "E_KEY_REVOKED"
     assert "revoked" in response.json()["message"]
     assert entries() == before
+
+
+def test_invisible_formatting_characters_are_shown(ana: Client, setup: Setup) -> None:
+    s.add_text_version(LETTER, {"en": "We agree\u202e to nothing."})
+    page = ana.get(f"/sign/{LETTER}/", {"party": "FRA"}).content.decode()
+    assert "We agree&lt;U+202E&gt; to nothing." in page
+    assert "invisible formatting characters" in page

@@ -8,6 +8,7 @@ statement the browser signs. Recording goes through
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -129,3 +130,12 @@ def statement_for(
         key.id,
         at or timezone.now(),
     )
+
+
+def visible(text: str) -> str:
+    """``text`` with every invisible format character (Unicode Cf) shown as ``<U+XXXX>``.
+
+    Bidirectional controls can make a text display differently from what it says, and
+    what is signed must be what is seen (``cosignatory sign`` shows texts the same way).
+    """
+    return "".join(f"<U+{ord(ch):04X}>" if unicodedata.category(ch) == "Cf" else ch for ch in text)

@@ -126,7 +126,7 @@ def letter(request: HttpRequest, letter: str) -> HttpResponse:
         )
     context.update(
         text=text,
-        texts=sorted(text.texts.items()),
+        texts=[(code, body, acts.visible(body)) for code, body in sorted(text.texts.items())],
         offers=offers,
         prepared_at=now,
         valid_until=now + STATEMENT_MAX_AGE,

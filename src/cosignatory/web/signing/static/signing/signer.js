@@ -70,8 +70,12 @@
     const pkcs8 = new Uint8Array(PKCS8_PREFIX.length + seed.length);
     pkcs8.set(PKCS8_PREFIX);
     pkcs8.set(seed, PKCS8_PREFIX.length);
-    // Extractable only so that its public half (JWK "x") can be compared below.
-    return crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, true, ["sign"]);
+    try {
+      // Extractable only so that its public half (JWK "x") can be compared below.
+      return await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, true, ["sign"]);
+    } finally {
+      pkcs8.fill(0);
+    }
   }
 
   async function readKeyFile() {
