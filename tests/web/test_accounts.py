@@ -125,6 +125,7 @@ def test_two_factor_set_up_then_verify(client: Client) -> None:
     secret = re.search(r'id="totp-secret">([A-Z2-7=]+)<', html)
     assert secret is not None
     assert "style=" not in html  # the Content Security Policy forbids inline style
+    assert "no-store" in page["Cache-Control"]  # it shows the secret
 
     # A wrong code: a clear error, nothing changed.
     wrong = client.post("/accounts/two-factor/", {"code": "000000", "next": "/desk/"})

@@ -143,6 +143,13 @@ def test_a_registrar_without_second_factor_is_sent_to_it(client: Client, url: st
 
 
 @pytest.mark.django_db
+def test_desk_pages_are_never_cached(desk: Client) -> None:
+    response = desk.get("/desk/")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
 def test_unknown_ids_are_404(desk: Client) -> None:
     for url in ("/desk/letters/nope/", "/desk/representatives/nope/", "/desk/letters/nope/text"):
         assert desk.get(url).status_code == 404

@@ -23,6 +23,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login  # type: ignore[import-untyped]
 from django_otp.plugins.otp_totp.models import TOTPDevice  # type: ignore[import-untyped]
 
@@ -93,6 +94,7 @@ def qr_data_uri(uri: str) -> str:
     return str(segno.make(uri, error="m").svg_data_uri(scale=5, border=4))
 
 
+@never_cache  # the set-up page shows the TOTP secret
 @login_required
 def two_factor(request: HttpRequest) -> HttpResponse:
     """Set up the TOTP device (the first time), or verify this session with a code."""

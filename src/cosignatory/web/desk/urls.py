@@ -1,8 +1,19 @@
 """The registrar's desk (``/desk/``): every page needs the registrar role and a second factor."""
 
-from django.urls import path
+from collections.abc import Callable
+from typing import Any
+
+from django.urls import URLPattern
+from django.urls import path as django_path
+from django.views.decorators.cache import never_cache
 
 from cosignatory.web.desk import letters, views
+
+
+def path(route: str, view: Callable[..., Any], name: str) -> URLPattern:
+    # Desk pages are never stored by browsers or proxies (shared office computers).
+    return django_path(route, never_cache(view), name=name)
+
 
 app_name = "desk"
 urlpatterns = [

@@ -45,6 +45,7 @@ def home(request: HttpRequest) -> HttpResponse:
     pending = [
         (_("Drafts to write or open"), letters.filter(status="draft")[:20]),
         (_("Open for signature: close or transmit"), letters.filter(status="open")[:20]),
+        (_("Closed: transmit or reopen"), letters.filter(status="closed")[:20]),
         (
             _("Transmitted: register as an official document"),
             letters.filter(status="transmitted")[:20],
