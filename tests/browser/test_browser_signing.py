@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Browser, Page, Request, expect
 
 from cosignatory.core.statements import Statement
 from cosignatory.tlog.note import generate_ed25519
 from cosignatory.web.register import models as m
+from cosignatory.web.register import services as s
 from tests.browser.conftest import look
 from tests.web.test_signing import LETTER, make_register
 
@@ -101,8 +102,38 @@ def test_a_representative_signs_in_the_browser_with_their_key_file(
     assert withdrawn.withdrawal["evidence"]["kind"] == "self-signed"
 
 
+def test_a_refusal_is_shown_and_nothing_recorded(
+    browser: Browser, site: str, tmp_path: Path
+) -> None:
+    # Its own context: the harness's `page` counts the refusal's expected HTTP 409 as a
+    # browser error; here every other console error still fails the test.
+    skey, public_key, _ = key_file(tmp_path, "rep-fra")
+    setup = make_register(fra_public_key=public_key)
+    context = browser.new_context(base_url=site, locale="en-GB")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, site, setup.user)
+    page.goto(f"/sign/{LETTER}/?party=FRA&action=sign")
+    page.set_input_files("#key-file", str(skey))
+    expect(page.locator("#sign-button")).to_be_enabled()
+    s.revoke_key("key-fra", "lost")  # while the page is open
+    before = m.EventRecord.objects.count()
+    page.locator("#sign-button").click()
+    expect(page.locator("#sign-outcome")).to_contain_text("Not recorded.")
+    expect(page.locator("#sign-outcome")).to_contain_text("Your key was revoked")
+    expect(page.locator("#sign-outcome")).to_have_attribute("data-kind", "error")
+    look(page, "signing-letter-refused")
+    context.close()
+    assert m.EventRecord.objects.count() == before
+    assert errors == [
+        "Failed to load resource: the server responded with a status of 409 (Conflict)"
+    ]
+
+
 def test_without_javascript_the_page_explains_the_command_line(
-    browser: Any, site: str, tmp_path: Path
+    browser: Browser, site: str, tmp_path: Path
 ) -> None:
     setup = make_register()
     context = browser.new_context(base_url=site, java_script_enabled=False, locale="en-GB")

@@ -63,7 +63,9 @@
     if (material.length !== 33 || material[0] !== ED25519_TYPE) {
       return null;
     }
-    return material.slice(1);
+    const seed = material.slice(1);
+    material.fill(0);
+    return seed;
   }
 
   async function importSeed(seed) {
@@ -124,9 +126,10 @@
     const bytes = new TextEncoder().encode(statementText);
     const signature = await crypto.subtle.sign({ name: "Ed25519" }, chosen.key, bytes);
     chosen = null; // one statement, one signature: choose the key file again to retry
-    let answer;
+    say(keyStatus, "");
+    let response;
     try {
-      const response = await fetch(signer.dataset.submitUrl, {
+      response = await fetch(signer.dataset.submitUrl, {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf.value },
@@ -135,11 +138,15 @@
           signature: bytesToBase64(signature),
         }),
       });
-      answer = await response.json();
     } catch (error) {
       say(outcome, message("network"), "error");
       return;
     }
+    // Not JSON: refused before the signing view (an expired session, a CSRF failure).
+    const answer = await response.json().catch(() => ({
+      ok: false,
+      message: message("http-error") + " (HTTP " + response.status + ")",
+    }));
     showOutcome(answer);
   }
 
