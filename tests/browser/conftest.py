@@ -20,8 +20,8 @@ import pytest
 # calls from the test itself are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from axe_playwright_python.sync_playwright import Axe  # noqa: E402
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright  # noqa: E402
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 CHROMIUM = os.environ.get("COSIGNATORY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -70,7 +70,9 @@ class PageProblems:
 
 @pytest.fixture
 def page(browser: Browser, site: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=site, locale="en-GB", viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        base_url=site, locale="en-GB", viewport={"width": 1280, "height": 900}
+    )
     the_page = context.new_page()
     problems = PageProblems()
     the_page.on("console", problems.console)
