@@ -26,9 +26,11 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from cosignatory.core.events import LANGUAGES, format_time
+from cosignatory.web.public import pdf
 from cosignatory.web.public.lists import BadQuery, parse_day, public_letter_or_404
 from cosignatory.web.register import queries
 from cosignatory.web.register.queries import SignatoryRow, end_of_day, signatory_json
@@ -153,8 +155,21 @@ def signatories_json(request: HttpRequest, letter: str) -> HttpResponse:
 
 @require_safe
 def letter_pdf(request: HttpRequest, letter: str) -> HttpResponse:
-    """The letter laid out as an official document, its signatories in an annex (PDF),
-    in the reader's language or ``?text=xx``."""
-    from cosignatory.web.public import pdf
-
-    return pdf.letter_pdf(request, letter)
+    """The letter laid out as an official document, its signatories in an annex (PDF,
+    see :mod:`.pdf`), in the reader's language or ``?text=xx``, as of ``?as_of``."""
+    row = public_letter_or_404(letter)
+    version = row.versions.filter(version=row.current_version).first()
+    try:
+        texts = dict(version.texts) if version else {}
+        lang = pdf.choose_language(texts, request.GET.get("text"))
+        as_of = _as_of(request)
+    except BadQuery as error:
+        return _bad(error)
+    verify_url = request.build_absolute_uri(reverse("public:letter-verify", args=[row.id]))
+    html = pdf.document_html(row, lang, as_of, verify_url)
+    response = HttpResponse(
+        pdf.render_pdf(html, request.build_absolute_uri("/")), content_type="application/pdf"
+    )
+    name = filename(row.id, f"{lang}.pdf", as_of)
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response

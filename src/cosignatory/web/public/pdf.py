@@ -13,20 +13,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from cosignatory.core.events import LANGUAGES
-from cosignatory.web.public.downloads import filename
 from cosignatory.web.public.lists import (
     EVIDENCE_LABELS,
     BadQuery,
-    parse_day,
-    public_letter_or_404,
 )
 from cosignatory.web.register import models as m
 from cosignatory.web.register import queries
@@ -128,26 +123,8 @@ def document_html(
 
 def render_pdf(html: str, base_url: str) -> bytes:
     """Draw ``html`` as PDF with WeasyPrint."""
-    from weasyprint import HTML  # imported here: it loads Pango, which takes a moment
+    # Imported here: it loads Pango, which takes a moment.
+    from weasyprint import HTML  # type: ignore[import-untyped]
 
     pdf: bytes = HTML(string=html, base_url=base_url).write_pdf()
     return pdf
-
-
-def letter_pdf(request: HttpRequest, letter: str) -> HttpResponse:
-    """The letter's PDF (see the module's docstring), as of ``?as_of=YYYY-MM-DD``."""
-    row = public_letter_or_404(letter)
-    version = row.versions.filter(version=row.current_version).first()
-    try:
-        lang = choose_language(dict(version.texts) if version else {}, request.GET.get("text"))
-        as_of = parse_day(request.GET.get("as_of"))
-    except BadQuery as error:
-        return HttpResponseBadRequest(f"{error}\n", content_type="text/plain; charset=utf-8")
-    verify_url = request.build_absolute_uri(reverse("public:letter-verify", args=[row.id]))
-    html = document_html(row, lang, as_of, verify_url)
-    response = HttpResponse(
-        render_pdf(html, request.build_absolute_uri("/")), content_type="application/pdf"
-    )
-    name = filename(row.id, f"{lang}.pdf", as_of)
-    response["Content-Disposition"] = f'inline; filename="{name}"'
-    return response
