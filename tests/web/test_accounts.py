@@ -183,6 +183,21 @@ def test_account_page_shows_the_representative(client: Client, log: Any) -> None
     html = client.get("/accounts/").content.decode()
     assert "Ambassador of France" in html and "rep-fra" in html
     assert "Signatory" in html
+    assert 'href="/sign/"' in html and 'href="/desk/"' not in html.split("<main")[1]
+
+
+@pytest.mark.django_db
+def test_account_page_of_a_verified_registrar_links_to_the_desk(client: Client) -> None:
+    user = make_user("rita", REGISTRAR)
+    client.force_login(user)
+    html = client.get("/accounts/").content.decode()
+    assert "Set up two-factor authentication" in html
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    session = client.session
+    session["otp_device_id"] = device.persistent_id
+    session.save()
+    html = client.get("/accounts/").content.decode()
+    assert "Go to the registrar&#x27;s desk" in html or "Go to the registrar's desk" in html
 
 
 @pytest.mark.django_db
