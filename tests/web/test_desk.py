@@ -150,6 +150,15 @@ def test_desk_pages_are_never_cached(desk: Client) -> None:
 
 
 @pytest.mark.django_db
+def test_the_desk_in_arabic_is_right_to_left(desk: Client) -> None:
+    from django.conf import settings
+
+    desk.cookies[settings.LANGUAGE_COOKIE_NAME] = "ar"
+    html = desk.get("/desk/").content.decode()
+    assert '<html lang="ar" dir="rtl">' in html
+
+
+@pytest.mark.django_db
 def test_unknown_ids_are_404(desk: Client) -> None:
     for url in ("/desk/letters/nope/", "/desk/representatives/nope/", "/desk/letters/nope/text"):
         assert desk.get(url).status_code == 404
