@@ -125,7 +125,6 @@ def _letter_page(
         "cancel_form": ReasonForm(),
         "issue_form": IssueDocumentForm(initial={"version": letter.current_version or None}),
         "attested_form": AttestedForm(initial={"action": default_action}),
-        "step_form": forms.Form(),
         "log_entries": m.EventRecord.objects.filter(letter=letter).count(),
     }
     context.update(forms_)

@@ -221,7 +221,6 @@ def _representative_page(
         "mandate_form": MandateForm(),
         "key_form": KeyForm(),
         "reason_form": ReasonForm(),
-        "failed_id": request.resolver_match.kwargs.get("id") if request.resolver_match else None,
     }
     context.update(forms_)
     return _page(request, "representative.html", context, failed=failed)
@@ -326,9 +325,7 @@ def _disputes_page(
             "open": [d for d in rows if d.outcome is None],
             "resolved": [d for d in rows if d.outcome is not None],
             "form": form or ResolveForm(),
-            "failed_id": request.resolver_match.kwargs.get("id")
-            if failed and request.resolver_match
-            else None,
+            "failed": failed,
         },
         failed=failed,
     )
