@@ -39,12 +39,25 @@ def nice_ticks(maximum: int, most: int = 5) -> list[int]:
     return list(range(0, top + 1, step))
 
 
+_SWAP = {"start": "end", "end": "start", "middle": "middle"}
+
+
+def _text(x: float, y: float, text: str, anchor: str, rtl: bool, extra: str = "") -> str:
+    """A ``<text>`` whose left or right edge (``anchor`` as for left-to-right text) is at
+    ``x``, wherever its words run: right-to-left text anchors at the other end."""
+    anchor = _SWAP[anchor] if rtl else anchor
+    return (
+        f'<text x="{x}" y="{y}" text-anchor="{anchor}" direction="{"rtl" if rtl else "ltr"}" '
+        f'fill="{_INK}"{extra}>{escape(text)}</text>'
+    )
+
+
 def _open(width: int, height: int, title: str, description: str, css: str, ident: str) -> list[str]:
     n = escape(ident)
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {escape(css)}" role="img" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'aria-labelledby="{n}-title {n}-desc" direction="ltr" '
+        f'aria-labelledby="{n}-title {n}-desc" '
         f'font-family="system-ui, sans-serif" font-size="12">',
         f'<title id="{n}-title">{escape(title)}</title>',
         f'<desc id="{n}-desc">{escape(description)}</desc>',
@@ -59,6 +72,7 @@ def step_chart(
     format_number: Callable[[int], str] = str,
     format_day: Callable[[date], str] = date.isoformat,
     until: date | None = None,
+    rtl: bool = False,
     ident: str = "count-chart",
     width: int = 640,
     height: int = 240,
@@ -66,7 +80,8 @@ def step_chart(
     """A step line of a count over time: ``points`` are (day, count at the end of that
     day) in date order; the line holds each count until the next day, and the last one
     until ``until`` (default: the last day). ``ident`` prefixes the ids of its title
-    and description (unique on the page). Returns an ``<svg>`` element as text.
+    and description (unique on the page). Time runs left to right in every language;
+    with ``rtl`` the labels are written right to left. Returns an ``<svg>`` element as text.
     Raises ValueError if the days are not in order."""
     days = [day for day, _ in points]
     if days != sorted(days):
@@ -84,8 +99,7 @@ def step_chart(
         parts.append(
             f'<line x1="{left}" x2="{left + plot_w}" y1="{y(tick)}" y2="{y(tick)}" '
             f'stroke="{_GRID}" stroke-width="1"/>'
-            f'<text x="{left - 6}" y="{y(tick) + 4}" text-anchor="end" fill="{_INK}">'
-            f"{escape(format_number(tick))}</text>"
+            + _text(left - 6, y(tick) + 4, format_number(tick), "end", rtl)
         )
     if not points:
         parts.append("</svg>")
@@ -116,10 +130,7 @@ def step_chart(
     )
     labels = [(first, "start")] + ([(last, "end")] if last != first else [])
     for day, anchor in labels:
-        parts.append(
-            f'<text x="{x(day)}" y="{base + 20}" text-anchor="{anchor}" fill="{_INK}">'
-            f"{escape(format_day(day))}</text>"
-        )
+        parts.append(_text(x(day), base + 20, format_day(day), anchor, rtl))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -131,11 +142,13 @@ def grouped_bars(
     title: str,
     description: str,
     format_number: Callable[[int], str] = str,
+    rtl: bool = False,
     ident: str = "bar-chart",
     width: int = 640,
 ) -> str:
     """Horizontal bars, one group per label, one bar per series in each group, each bar
-    labelled with its series and value. Returns an ``<svg>`` element as text. Raises
+    labelled with its series and value. With ``rtl`` the chart is mirrored: bars grow
+    from the right, labels run right to left. Returns an ``<svg>`` element as text. Raises
     ValueError if a group has not one value per series."""
     if any(len(values) != len(series) for _, values in groups):
         raise ValueError("each group needs one value per series")
@@ -147,18 +160,19 @@ def grouped_bars(
     scale = (width - left - right) * 0.6 / ticks[-1]
     for g, (label, values) in enumerate(groups):
         y0 = 4 + g * group_h
-        parts.append(
-            f'<text x="{left}" y="{y0 + 14}" font-weight="600" fill="{_INK}">{escape(label)}</text>'
-        )
+        edge = width - left if rtl else left
+        side = "end" if rtl else "start"  # the edge of the text at x, as if left to right
+        parts.append(_text(edge, y0 + 14, label, side, rtl, ' font-weight="600"'))
         for s, (name, value) in enumerate(zip(series, values, strict=True)):
             yb = y0 + label_h + s * (bar_h + gap)
             w = round(value * scale, 2)
             colour = SERIES_COLOURS[s % len(SERIES_COLOURS)]
             text = f"{name}: {format_number(value)}"
+            bar_x = width - left - w if rtl else left
+            label_x = width - left - w - 6 if rtl else left + w + 6
             parts.append(
-                f'<rect x="{left}" y="{yb}" width="{w}" height="{bar_h}" fill="{colour}">'
-                f"<title>{escape(text)}</title></rect>"
-                f'<text x="{left + w + 6}" y="{yb + 12}" fill="{_INK}">{escape(text)}</text>'
+                f'<rect x="{bar_x}" y="{yb}" width="{w}" height="{bar_h}" fill="{colour}">'
+                f"<title>{escape(text)}</title></rect>" + _text(label_x, yb + 12, text, side, rtl)
             )
     parts.append("</svg>")
     return "".join(parts)

@@ -19,7 +19,7 @@ from cosignatory.web.public import charts
 from cosignatory.web.public.lists import public_letters
 from cosignatory.web.register import models as m
 from cosignatory.web.register.queries import SignatoryRow, signatory_list
-from cosignatory.web.ui.locale import format_number, localised
+from cosignatory.web.ui.locale import direction, format_number, localised
 
 MAX_LETTERS = 6
 CHOICES = 200
@@ -123,6 +123,7 @@ def render_compare(request: HttpRequest) -> HttpResponse:
                 "none of the other letters compared, and how many withdrew."
             ),
             format_number=format_number,
+            rtl=direction() == "rtl",
         )
     choices = list(public_letters().order_by("-date", "id")[:CHOICES])
     choices += [found[w] for w in wanted if w in found and found[w] not in choices]

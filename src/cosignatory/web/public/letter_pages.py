@@ -33,7 +33,7 @@ from cosignatory.web.public.lists import (
 )
 from cosignatory.web.register import models as m
 from cosignatory.web.register import queries
-from cosignatory.web.ui.locale import format_day, format_number, register_language
+from cosignatory.web.ui.locale import direction, format_day, format_number, register_language
 
 SIGNATORIES_PER_PAGE = 100
 EVENTS_PER_PAGE = 100
@@ -103,6 +103,7 @@ def letter(request: HttpRequest, letter: str) -> HttpResponse:
         format_number=format_number,
         format_day=lambda d: format_day(d, fmt="medium"),
         until=as_of if as_of and series and as_of > series[-1][0] else None,
+        rtl=direction() == "rtl",
     )
     as_of_query = f"?as_of={as_of.isoformat()}" if as_of else ""
     keep: dict[str, str] = {}  # what the "as of" form carries over: valid choices only
