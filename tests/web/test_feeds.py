@@ -75,13 +75,16 @@ def test_a_sessions_feed_has_its_letters_and_documents(client: Client, demo: Non
 
 def test_a_partys_feed_has_the_events_naming_it(client: Client, demo: None) -> None:
     found = titles(feed(client, "/parties/PRT/feed.atom"))
+    heritage = "[Demo] Joint letter on the protection of cultural heritage"
     assert found == [
-        "Signature withdrawn: Portugal — [Demo] Joint letter on the protection of cultural heritage",
-        "Signed: Portugal — [Demo] Joint letter on the protection of cultural heritage",
+        f"Signature withdrawn: Portugal — {heritage}",
+        f"Signed: Portugal — {heritage}",
     ]
     assert titles(feed(client, "/parties/NOR/feed.atom")) == [
         "Signed: Norway — [Demo] Joint letter on the protection of cultural heritage"
     ]  # Norway's draft letter is not in it
+    bolivia = titles(feed(client, "/parties/BOL/feed.atom"))
+    assert [t.split(":")[0] for t in bolivia] == ["Signature disputed", "Signed"]
 
 
 def test_titles_follow_the_readers_language(client: Client, demo: None) -> None:

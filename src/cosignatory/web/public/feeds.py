@@ -43,19 +43,46 @@ def _history_link(letter_id: str, index: int) -> str:
     return reverse("public:letter-history", args=[letter_id]) + f"#event-{index}"
 
 
+def _disputes_filed(disputes: Any) -> Q:
+    """The event records of these disputes' filing. (Their records name no letter: a
+    ``dispute.filed`` event names the signature, so they are found by party and time.)"""
+    found = Q(pk__in=[])
+    for party, at in disputes.values_list("party_id", "filed_at"):
+        found |= Q(type="dispute.filed", party_id=party, at=at)
+    return found
+
+
+def _letters_of(records: list[m.EventRecord]) -> dict[int, m.Letter]:
+    """The letter each record is about, disputes' filings included."""
+    filed = [r for r in records if r.letter_id is None and r.type == "dispute.filed"]
+    letter_ids: dict[int, str | None] = {r.log_index: r.letter_id for r in records if r.letter_id}
+    for record in filed:
+        letter_ids[record.log_index] = (
+            m.Dispute.objects.filter(party_id=record.party_id, filed_at=record.at)
+            .values_list("letter_id", flat=True)
+            .first()
+        )
+    letters = m.Letter.objects.in_bulk({i for i in letter_ids.values() if i})
+    return {index: letters[i] for index, i in letter_ids.items() if i in letters}
+
+
 def _event_entries(records: Any, with_letter: bool) -> list[Entry]:
-    """Entries for event records (which select their party and letter), newest first."""
+    """Entries for event records (which select their party), newest first."""
     records = list(records)
+    letters = _letters_of(records)
     signatures = {
         s.log_index: s
         for s in m.Signature.objects.filter(log_index__in=[r.log_index for r in records])
     }
     documents = {
         (d.letter_id, d.issued_at): d
-        for d in m.Document.objects.filter(letter_id__in={r.letter_id for r in records})
+        for d in m.Document.objects.filter(letter__in=set(letters.values()))
     }
     entries = []
     for moment, record in zip(describe(records), records, strict=True):
+        letter = letters.get(record.log_index)
+        if letter is None:
+            continue
         title = moment.label
         details = []
         if moment.party is not None:
@@ -63,14 +90,14 @@ def _event_entries(records: Any, with_letter: bool) -> list[Entry]:
         signature = signatures.get(record.log_index)
         if signature is not None:
             details.append(str(EVIDENCE_LABELS.get(signature.evidence_kind, "")))
-        document = documents.get((record.letter_id, record.at))
+        document = documents.get((letter.id, record.at))
         if document is not None and record.type in ("letter.registered", "document.issued"):
             title = f"{title}: {document.symbol}"
             if document.note:
                 details.append(document.note)
-        link = _history_link(record.letter_id, record.log_index)
-        if with_letter and record.letter is not None:
-            title = f"{title} — {localised(record.letter.title)}"
+        link = _history_link(letter.id, record.log_index)
+        if with_letter:
+            title = f"{title} — {localised(letter.title)}"
         entries.append(
             Entry(
                 title=title,
@@ -177,9 +204,10 @@ class LetterFeed(_AtomFeed):
         return _("Signatures, accessions, withdrawals, disputes and documents of this letter.")
 
     def items(self, obj: m.Letter) -> list[Entry]:
+        disputes = m.Dispute.objects.filter(letter=obj)
         records = (
-            m.EventRecord.objects.filter(letter=obj)
-            .select_related("party", "letter")
+            m.EventRecord.objects.filter(Q(letter=obj) | _disputes_filed(disputes))
+            .select_related("party")
             .order_by("-log_index")[:FEED_LENGTH]
         )
         return _event_entries(records, with_letter=False)
@@ -201,9 +229,12 @@ class PartyFeed(_AtomFeed):
         return _("Every letter this party signed, acceded to, withdrew from or disputed.")
 
     def items(self, obj: m.Party) -> list[Entry]:
+        disputes = m.Dispute.objects.filter(party=obj, letter__in=public_letters())
         records = (
-            m.EventRecord.objects.filter(party=obj, letter__in=public_letters())
-            .select_related("party", "letter")
+            m.EventRecord.objects.filter(
+                Q(party=obj, letter__in=public_letters()) | _disputes_filed(disputes)
+            )
+            .select_related("party")
             .order_by("-log_index")[:FEED_LENGTH]
         )
         return _event_entries(records, with_letter=True)
