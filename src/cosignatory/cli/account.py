@@ -158,7 +158,7 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _row(user: Any) -> dict[str, Any]:
-    from django_otp.plugins.otp_totp.models import TOTPDevice  # type: ignore[import-untyped]
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from cosignatory.web.accounts.models import RepresentativeAccount
     from cosignatory.web.accounts.roles import has_role

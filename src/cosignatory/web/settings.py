@@ -138,6 +138,15 @@ TEMPLATES = [
 DATABASES = {"default": database_from_url(os.environ.get("COSIGNATORY_DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# A cache every server process shares (the login lockout counts failed attempts in it),
+# in the data folder: no extra service to run.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache"),
+    }
+}
+
 # The six UN languages; the interface's messages live in web/locale. The language a
 # reader picks is kept in a cookie (django.views.i18n.set_language).
 LANGUAGE_CODE = "en"
