@@ -35,8 +35,9 @@ from cosignatory.web.ui.locale import (
 )
 from cosignatory.web.ui.text import render_markdown
 
-MAX_ANNEX_ROWS = 5_000
-"""Signatories listed in the annex at most; beyond, the annex points to the CSV."""
+MAX_ANNEX_ROWS = 1_000
+"""Signatories listed in the annex at most (some 30 pages, drawn in seconds); beyond,
+the annex points to the CSV and JSON."""
 
 _DJANGO_CODE = {"zh": "zh-hans"}
 
