@@ -85,6 +85,13 @@ def test_a_snippet_is_escaped_and_marks_every_match() -> None:
     cut = snippet(long, parse("targ"))
     assert cut.startswith("… ") and cut.endswith(" …") and "<mark>target</mark>" in cut
     assert len(cut) < 260
+    # A phrase, a symbol, a run of Chinese: marked as one stretch.
+    symbol = snippet("See DEMO/C/7/G/1/Add.1 and DEMO/C/8.", parse("DEMO/C/7/G/1"))
+    assert symbol == "See <mark>DEMO/C/7/G/1</mark>/Add.1 and DEMO/C/8."
+    assert snippet("我们支持开放数据。", parse("开放数据")) == "我们支持<mark>开放数据</mark>。"
+    assert snippet("the cultural, heritage", parse('"cultural heritage"')) == (
+        "the <mark>cultural, heritage</mark>"
+    )
 
 
 # -- the page ---------------------------------------------------------------------------

@@ -55,9 +55,9 @@ class Query:
     excluded: tuple[Unit, ...]
 
     @property
-    def highlighted(self) -> tuple[str, ...]:
-        """The tokens a snippet marks."""
-        return tuple(t for clause in self.clauses for unit in clause for t in unit.tokens)
+    def highlighted(self) -> tuple[Unit, ...]:
+        """The words and phrases a snippet marks."""
+        return tuple(unit for clause in self.clauses for unit in clause)
 
 
 _PIECE = re.compile(r'(-?)"([^"]*)"?|(-?)(\S+)')
@@ -165,13 +165,38 @@ SNIPPET_CONTEXT = 90
 """Characters shown either side of the first match."""
 
 
-def _spans(folded: str, wanted: tuple[str, ...]) -> list[tuple[int, int]]:
+def _token_pattern(token: str) -> str:
+    # A word is marked from its start, whole; Chinese wherever it is.
+    return re.escape(token) if is_cjk(token) else rf"(?<![^\W_]){re.escape(token)}[^\W_]*"
+
+
+def _unit_pattern(unit: Unit) -> str:
+    """A phrase as one stretch of folded text: its words with what separates them
+    (``DEMO/C/7``), a run of Chinese from its overlapping pairs (开放 放数 → 开放数)."""
+    parts = []
+    previous_cjk = False
+    for n, token in enumerate(unit.tokens):
+        cjk = is_cjk(token)
+        if n == 0:
+            parts.append(re.escape(token) if cjk else rf"(?<![^\W_]){re.escape(token)}")
+        elif cjk and previous_cjk and len(token) == 2:
+            parts.append(re.escape(token[1:]))
+        else:
+            parts.append(rf"[\W_]*{re.escape(token)}")
+        previous_cjk = cjk
+    if not previous_cjk:
+        parts.append(r"[^\W_]*")
+    return "".join(parts)
+
+
+def _spans(folded: str, wanted: tuple[Unit, ...]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
-    for token in set(wanted):
-        # A word is marked from its start, whole; Chinese wherever it is.
-        word = rf"(?<![^\W_]){re.escape(token)}[^\W_]*"
-        pattern = re.escape(token) if is_cjk(token) else word
-        spans.extend(m.span() for m in re.finditer(pattern, folded))
+    for unit in set(wanted):
+        found = [m.span() for m in re.finditer(_unit_pattern(unit), folded)]
+        if not found and len(unit.tokens) > 1:  # not as a stretch: each word alone
+            for token in unit.tokens:
+                found.extend(m.span() for m in re.finditer(_token_pattern(token), folded))
+        spans.extend(found)
     spans.sort()
     merged: list[tuple[int, int]] = []
     for start, end in spans:
