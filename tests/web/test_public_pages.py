@@ -449,6 +449,13 @@ def test_compare_two_letters(client: Client, demo_register: Any) -> None:
     assert 'value="demo-heritage" id="letter-' in html and "checked" in html
 
 
+def test_a_session_links_to_the_comparison_of_its_letters(
+    client: Client, demo_register: Any
+) -> None:
+    html = page(client.get("/sessions/demo-council-7/"))
+    assert 'href="/compare/?letters=demo-heritage&amp;letters=demo-development"' in html
+
+
 def test_compare_needs_two_letters(client: Client, demo_register: Any) -> None:
     one = client.get("/compare/?letters=demo-heritage")
     assert one.status_code == 400

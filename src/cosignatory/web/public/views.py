@@ -15,6 +15,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from cosignatory.web.public import compare as compare_page
@@ -94,13 +96,29 @@ def session(request: HttpRequest, session: str) -> HttpResponse:
     series: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for doc in originals:
         series[doc.series or ""].append({"document": doc, "related": related[doc.symbol]})
-    letters = _counted(
-        public_letters().filter(Q(session=row) | Q(registered_session=row)).order_by("date", "id")
+    letters = list(
+        _counted(
+            public_letters()
+            .filter(Q(session=row) | Q(registered_session=row))
+            .order_by("date", "id")
+        )
     )
+    compare_url = None
+    if 2 <= len(letters) <= compare_page.MAX_LETTERS:
+        compare_url = (
+            reverse("public:compare")
+            + "?"
+            + urlencode([("letters", letter.id) for letter in letters])
+        )
     return render(
         request,
         "public/session.html",
-        {"session": row, "series": sorted(series.items()), "letters": letters},
+        {
+            "session": row,
+            "series": sorted(series.items()),
+            "letters": letters,
+            "compare_url": compare_url,
+        },
     )
 
 
