@@ -51,8 +51,12 @@ def describe(records: Iterable[m.EventRecord]) -> list[Moment]:
         m.Signature.objects.filter(log_index__in=indexes).values_list("log_index", "action")
     )
     if len(actions) < len(indexes):
+        # A withdrawn signature is inactive: look among those only (an index), not at
+        # every signature's JSON.
         withdrawals = m.Signature.objects.filter(
-            withdrawal__log_index__in=[i for i in indexes if i not in actions]
+            letter_id__in={r.letter_id for r in records},
+            active__in=[False],
+            withdrawal__log_index__in=[i for i in indexes if i not in actions],
         ).values_list("withdrawal", flat=True)
         actions.update((w["log_index"], "withdraw") for w in withdrawals if w)
     moments = []

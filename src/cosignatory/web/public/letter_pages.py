@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -38,6 +39,24 @@ from cosignatory.web.ui.locale import direction, format_day, format_number, regi
 SIGNATORIES_PER_PAGE = 100
 EVENTS_PER_PAGE = 100
 RECENT_EVENTS = 5
+CHART_CACHE_SECONDS = 24 * 3600
+
+
+def _count_changes(letter: m.Letter) -> list[tuple[date, int]]:
+    """The letter's per-day count changes, cached until the letter's next event (they
+    take a scan of its signatures: a second or so for a million)."""
+    last = (
+        m.EventRecord.objects.filter(letter=letter)
+        .order_by("-log_index")
+        .values_list("log_index", flat=True)
+        .first()
+    )
+    key = f"cosignatory:count-changes:{letter.id}:{last}"
+    changes: list[tuple[date, int]] | None = cache.get(key)
+    if changes is None:
+        changes = queries.count_changes(letter.id)
+        cache.set(key, changes, CHART_CACHE_SECONDS)
+    return changes
 
 
 def _events(letter: m.Letter) -> Any:
@@ -78,7 +97,9 @@ def letter(request: HttpRequest, letter: str) -> HttpResponse:
         text_lang = reader if reader in languages else languages[0]
 
     counts = queries.signatory_counts(row.id, as_of)
-    paged = paginate(request, queries.latest_signatures(row.id, as_of), SIGNATORIES_PER_PAGE)
+    paged = paginate(
+        request, queries.latest_signatures(row.id, as_of), SIGNATORIES_PER_PAGE, counts.listed
+    )
     signatories = [queries.signatory_row(r, row.current_version, as_of) for r in paged.items]
     disputes_of: dict[str, list[m.Dispute]] = {}
     for dispute in m.Dispute.objects.filter(
@@ -86,7 +107,7 @@ def letter(request: HttpRequest, letter: str) -> HttpResponse:
     ).order_by("filed_at"):
         disputes_of.setdefault(dispute.signature_id, []).append(dispute)
 
-    series = queries.count_over_time(row.id, as_of)
+    series = queries.cumulative(_count_changes(row), as_of)
     chart = charts.step_chart(
         series,
         title=_("Number of signatories over time"),

@@ -112,10 +112,15 @@ def with_query(params: QueryDict, **changes: Any) -> str:
     return f"?{encoded}" if encoded else "?"
 
 
-def paginate(request: HttpRequest, rows: Any, per_page: int) -> Paged[Any]:
-    """Page ``?page=N`` of ``rows``: one ``COUNT`` and one ``LIMIT``/``OFFSET`` query on a
-    queryset. An out-of-range or malformed page number shows the nearest page."""
+def paginate(
+    request: HttpRequest, rows: Any, per_page: int, count: int | None = None
+) -> Paged[Any]:
+    """Page ``?page=N`` of ``rows``: one ``COUNT`` (none if ``count`` is given) and one
+    ``LIMIT``/``OFFSET`` query on a queryset. An out-of-range or malformed page number
+    shows the nearest page."""
     paginator: Paginator[Any] = Paginator(rows, per_page)
+    if count is not None:
+        paginator.count = count  # a cached property: setting it skips the COUNT query
     page = paginator.get_page(request.GET.get("page"))
     previous_url = (
         with_query(request.GET, page=page.previous_page_number()) if page.has_previous() else None

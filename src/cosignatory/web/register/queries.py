@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from django.db import connections
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Substr, TruncDate
 
 from cosignatory.core.errors import UnknownEntityError
 from cosignatory.core.events import LANGUAGES, format_time
@@ -152,9 +153,18 @@ def latest_signatures(
     later = signatures.filter(party_id=OuterRef("party_id"), log_index__gt=OuterRef("log_index"))
     if as_of is not None:
         signatures = signatures.filter(at__lte=as_of)
-        later = later.filter(at__lte=as_of)
+        # "Made by as_of" as a log index bound, not a time: the search for a later
+        # signature then stays on the (letter, party) index.
+        last = signatures.order_by("-at", "-log_index").values("log_index")[:1]
+        later = later.filter(log_index__lte=Subquery(last))
+    # A signature still active now has no later one at all, so it is its party's latest
+    # at any instant after it was made: only the few inactive ones (withdrawn, voided,
+    # replaced) need the search for a later signature. Ordered by time, then log order,
+    # so that the (letter, at) index serves a page without sorting the whole list.
     latest: QuerySet[m.Signature, dict[str, Any]] = (
-        signatures.filter(~Exists(later)).order_by("log_index").values(*_ROW_FIELDS)
+        signatures.filter(Q(active=True) | ~Exists(later))
+        .order_by("at", "log_index")
+        .values(*_ROW_FIELDS)
     )
     return latest
 
@@ -183,20 +193,36 @@ class SignatoryCounts:
 def signatory_counts(
     letter_id: str, as_of: datetime | date | None = None, using: str = "default"
 ) -> SignatoryCounts:
-    """Count the letter's list at ``as_of`` in one aggregate query (nothing is loaded)."""
+    """Count the letter's list at ``as_of`` in two queries at most (nothing is loaded)."""
     instant = _as_instant(as_of)
     withdrawn = Q(withdrawn_at__isnull=False)
     if instant is not None:
         withdrawn &= Q(withdrawn_at__lte=instant)
-    totals = (
-        latest_signatures(letter_id, as_of, using)
-        .order_by()
-        .aggregate(
+    if instant is None:
+        # Now, the active signatures are counted on their index alone; the rest are few.
+        active = m.Signature.objects.using(using).filter(letter_id=letter_id, active=True).count()
+        # "active IN (false)", not "NOT active": the (letter, active) index serves the first.
+        inactive = m.Signature.objects.using(using).filter(letter_id=letter_id, active__in=[False])
+        later = m.Signature.objects.using(using).filter(
+            letter_id=letter_id,
+            party_id=OuterRef("party_id"),
+            log_index__gt=OuterRef("log_index"),
+        )
+        totals = inactive.filter(~Exists(later)).aggregate(
             n_voided=Count("id", filter=Q(voided=True)),
             n_withdrawn=Count("id", filter=withdrawn & Q(voided=False)),
-            n_active=Count("id", filter=~withdrawn & Q(voided=False)),
         )
-    )
+        totals["n_active"] = active
+    else:
+        totals = (
+            latest_signatures(letter_id, as_of, using)
+            .order_by()
+            .aggregate(
+                n_voided=Count("id", filter=Q(voided=True)),
+                n_withdrawn=Count("id", filter=withdrawn & Q(voided=False)),
+                n_active=Count("id", filter=~withdrawn & Q(voided=False)),
+            )
+        )
     return SignatoryCounts(totals["n_active"], totals["n_withdrawn"], totals["n_voided"])
 
 
@@ -211,11 +237,19 @@ def count_changes(letter_id: str, using: str = "default") -> list[tuple[date, in
 
     def add(rows: QuerySet[Any, dict[str, Any]], sign: int) -> None:
         for row in rows:
-            changes[row["day"]] = changes.get(row["day"], 0) + sign * row["n"]
+            day = row["day"]
+            day = date.fromisoformat(day) if isinstance(day, str) else day
+            changes[day] = changes.get(day, 0) + sign * row["n"]
 
-    def per_day(rows: QuerySet[Any, Any], field: Any) -> QuerySet[Any, dict[str, Any]]:
+    def per_day(rows: QuerySet[Any, Any], field: str) -> QuerySet[Any, dict[str, Any]]:
+        if connections[using].vendor == "sqlite":
+            # SQLite keeps UTC times as text: its first ten characters are the UTC day,
+            # cut in C, where TruncDate calls back into Python for every row.
+            day: Any = Substr(field, 1, 10)
+        else:
+            day = TruncDate(field, tzinfo=UTC)
         grouped: QuerySet[Any, dict[str, Any]] = (
-            rows.annotate(day=TruncDate(field, tzinfo=UTC))
+            rows.annotate(day=day)
             .values("day")
             .annotate(n=Count("id"))
             .order_by()
@@ -224,9 +258,11 @@ def count_changes(letter_id: str, using: str = "default") -> list[tuple[date, in
         return grouped
 
     add(per_day(counted, "at"), 1)
-    add(per_day(counted.filter(withdrawn_at__isnull=False), "withdrawn_at"), -1)
+    # Withdrawn and replaced signatures are inactive: the (letter, active) index finds them.
+    inactive = counted.filter(active__in=[False])  # as in signatory_counts
+    add(per_day(inactive.filter(withdrawn_at__isnull=False), "withdrawn_at"), -1)
     successor = m.Signature.objects.using(using).filter(pk=OuterRef("superseded_by"))
-    replaced = counted.filter(superseded_by__isnull=False).annotate(
+    replaced = inactive.filter(superseded_by__isnull=False).annotate(
         replaced_at=Subquery(successor.values("at")[:1])
     )
     add(per_day(replaced, "replaced_at"), -1)
@@ -237,9 +273,16 @@ def count_over_time(
     letter_id: str, as_of: date | None = None, using: str = "default"
 ) -> list[tuple[date, int]]:
     """The signatory count at the end of each day it changed, up to ``as_of``."""
+    return cumulative(count_changes(letter_id, using), as_of)
+
+
+def cumulative(
+    changes: list[tuple[date, int]], as_of: date | None = None
+) -> list[tuple[date, int]]:
+    """The running total of :func:`count_changes`, day by day, up to ``as_of``."""
     series: list[tuple[date, int]] = []
     total = 0
-    for day, change in count_changes(letter_id, using):
+    for day, change in changes:
         if as_of is not None and day > as_of:
             break
         total += change
