@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -36,6 +37,12 @@ def page(response: Any) -> str:
 def text_of(html: str) -> str:
     """The page's words, tags removed and spaces collapsed."""
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """Each test builds its own register: a chart cached by an earlier one must not show."""
+    cache.clear()
 
 
 @pytest.fixture
