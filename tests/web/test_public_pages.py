@@ -304,6 +304,17 @@ def test_the_count_over_time_ends_at_the_list_count(demo_register: Any) -> None:
         assert series[-1][1] == sum(r.active for r in queries.signatory_list(letter))
 
 
+def test_the_cached_chart_follows_the_next_event(client: Client, small: Any) -> None:
+    before = page(client.get("/letters/l1/"))
+    assert "March 10, 2024 (2)" in before  # the chart's description: the last count
+    with s.use_clock(lambda: T0 + timedelta(days=12)):
+        s.record_attested(
+            "l1", "NOR", "sign", {"kind": "note-verbale", "reference": "NV/N", "date": "2024-03-13"}
+        )
+    after = page(client.get("/letters/l1/"))
+    assert "March 13, 2024 (3)" in after
+
+
 def test_count_over_time_counts_withdrawals_and_replacements(small: Any) -> None:
     assert queries.count_over_time("l1") == [
         (date(2024, 3, 1), 1),
@@ -348,6 +359,7 @@ def test_a_page_of_signatories_costs_the_same_queries_whatever_its_length(
             assert client.get("/letters/demo-heritage/").status_code == 200
         return [q["sql"] for q in captured.captured_queries]
 
+    queries_for(100)  # the chart's day counts are cached from here on
     two_rows, all_rows = queries_for(2), queries_for(100)
     assert len(two_rows) == len(all_rows)
     # The rows come from one LIMIT query, the total from one COUNT: nothing loads the list.

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from cosignatory.web.log.services import get_log
 from cosignatory.web.public.lists import PUBLIC_STATUSES, public_letters
+from cosignatory.web.public.views import signatory_count
 from cosignatory.web.register import models as m
 
 LATEST = 8
@@ -29,7 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
     open_letters = (
         public_letters()
         .filter(Q(status="open") | Q(accessions_open=True))
-        .annotate(signatory_count=Count("signatures", filter=Q(signatures__active=True)))
+        .annotate(signatory_count=signatory_count())
         .select_related("lead_party")
         .order_by("-date", "id")[:LATEST]
     )

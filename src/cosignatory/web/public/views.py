@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, TextField
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
@@ -56,9 +56,20 @@ def _todo(request: HttpRequest, **kwargs: str) -> HttpResponse:
 
 def _counted(letters: Any) -> Any:
     """Letters with their current number of signatories (one grouped query)."""
-    return letters.annotate(
-        signatory_count=Count("signatures", filter=Q(signatures__active=True))
-    ).select_related("lead_party")
+    return letters.annotate(signatory_count=signatory_count()).select_related("lead_party")
+
+
+def signatory_count() -> Coalesce:
+    """A letter's current number of signatories, as a subquery counted on the
+    (letter, active) index: no join of the letters with all their signatures."""
+    active = (
+        m.Signature.objects.filter(letter_id=OuterRef("pk"), active=True)
+        .order_by()
+        .values("letter_id")
+        .annotate(n=Count("*"))  # not Count("id"): COUNT(*) needs only the index
+        .values("n")
+    )
+    return Coalesce(Subquery(active), 0)
 
 
 @require_safe
