@@ -89,3 +89,32 @@ def expect_language(page: Page, code: str) -> None:
     """The page is in ``code``, laid out in that language's direction."""
     expect(page.locator("html")).to_have_attribute("lang", code)
     expect(page.locator("html")).to_have_attribute("dir", "rtl" if code in RIGHT_TO_LEFT else "ltr")
+
+
+# Text in a left-to-right language inside a right-to-left page must be isolated (``dir``
+# on the element, or <bdi>): otherwise a leading "[Demo]", a number or a final full stop
+# is laid out on the wrong side ("Joint letter on heritage [Demo]").
+_UNISOLATED = """() => {
+  const rtl = new Set(["ar", "he", "fa", "ur"]);
+  const found = [];
+  for (const el of document.querySelectorAll("body [lang]")) {
+    const lang = el.getAttribute("lang").split("-")[0];
+    if (!lang || rtl.has(lang)) continue;
+    const style = getComputedStyle(el);
+    if (style.direction !== "rtl" || el.tagName === "OPTION") continue;
+    // "isolate" alone keeps the page's direction: only dir="auto" (or a <bdi>, or
+    // plaintext) lets the text's own direction decide.
+    if (style.unicodeBidi === "plaintext" || el.closest("bdi, [dir=auto]")) continue;
+    const text = el.textContent.trim();
+    if (!text || !/[A-Za-z]/.test(text)) continue;
+    if (/^[^\\p{L}]/u.test(text) || /[.:;,!?]$/.test(text)) {
+      found.push(`<${el.tagName.toLowerCase()} lang=${lang}> ${text.slice(0, 60)}`);
+    }
+  }
+  return found;
+}"""
+
+
+def unisolated_ltr_text(page: Page) -> list[str]:
+    """Left-to-right text in a right-to-left page that will be laid out wrongly."""
+    return list(page.evaluate(_UNISOLATED))

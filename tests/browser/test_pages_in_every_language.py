@@ -26,7 +26,7 @@ from cosignatory.web.accounts.models import RepresentativeAccount
 from cosignatory.web.accounts.roles import REGISTRAR, SIGNATORY, grant_role
 from cosignatory.web.register.demo import load_demo
 from tests.browser.conftest import look
-from tests.browser.journeys import LANGUAGES, PASSWORD, RIGHT_TO_LEFT
+from tests.browser.journeys import LANGUAGES, PASSWORD, RIGHT_TO_LEFT, unisolated_ltr_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,7 +74,7 @@ def session_cookie(user: Any) -> str:
     return str(client.cookies[settings.SESSION_COOKIE_NAME].value)
 
 
-def check(page: Page, url: str, name: str, lang: str) -> None:
+def check(page: Page, url: str, name: str, lang: str, bidi: list[str]) -> None:
     response = page.goto(url)
     assert response is not None and response.status == 200, f"{name}: {url}"
     html = page.locator("html")
@@ -84,6 +84,8 @@ def check(page: Page, url: str, name: str, lang: str) -> None:
     if lang != "en":  # the site's own words are translated
         expect(home).not_to_have_text("Home")
     look(page, name)
+    if lang in RIGHT_TO_LEFT:
+        bidi.extend(f"{name}: {problem}" for problem in unisolated_ltr_text(page))
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -94,10 +96,11 @@ def test_every_kind_of_page_in_each_language(
     load_demo()
     users = accounts()
 
+    bidi: list[str] = []
     reader = new_page()
     reader.context.add_cookies([{"name": "django_language", "value": lang, "url": site}])
     for kind, url in PUBLIC_PAGES:
-        check(reader, url, f"{kind}-{lang}", lang)
+        check(reader, url, f"{kind}-{lang}", lang, bidi)
 
     for kind, url, username in SIGNED_IN_PAGES:
         person = new_page()
@@ -111,4 +114,5 @@ def test_every_kind_of_page_in_each_language(
                 },
             ]
         )
-        check(person, url, f"{kind}-{lang}", lang)
+        check(person, url, f"{kind}-{lang}", lang, bidi)
+    assert not bidi, "left-to-right text not isolated in a right-to-left page:\n" + "\n".join(bidi)
