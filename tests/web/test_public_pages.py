@@ -12,6 +12,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+from django.utils.translation import gettext, pgettext
 
 from cosignatory.web.public import letter_pages
 from cosignatory.web.register import demo, queries
@@ -129,7 +131,7 @@ def test_a_cancelled_registration_is_marked(log: Any, client: Client) -> None:
     assert "This registration was cancelled" in html
     assert "Registered in the wrong series" in html
     letter = page(client.get("/letters/l1/"))
-    assert '<del><a class="symbol" href="/documents/C/1/G/1">' in letter
+    assert '<del><a class="symbol" href="/documents/C/1/G/1" dir="ltr">' in letter
 
 
 # -- a small register with known dates ----------------------------------------------------
@@ -200,7 +202,7 @@ def test_the_list_as_of_a_date_shows_withdrawals_made_by_then(client: Client, sm
     rows = signatory_rows(after)
     assert "withdrawn on Mar 10, 2024" in rows[1]
     assert '<del class="withdrawn"><a href="/parties/DEU/"' in after
-    assert "2 signatories, 1 withdrawn" in text_of(after)
+    assert "2 signatories. 1 signature withdrawn." in text_of(after)
 
     early = page(client.get("/letters/l1/?as_of=2024-03-01"))
     assert [r.split()[1] for r in signatory_rows(early)] == ["France"]
@@ -225,7 +227,7 @@ def test_a_bad_as_of_date_is_refused_with_a_message(client: Client, small: Any, 
     assert 'role="alert"' in html
     assert "YYYY-MM-DD" in html or "There is no such date" in html
     # The list is today's, as if no date had been asked for.
-    assert "Now: 2 signatories, 1 withdrawn" in text_of(html)
+    assert "Now: 2 signatories. 1 signature withdrawn." in text_of(html)
 
 
 def test_the_letter_shows_its_facts_text_and_hash(client: Client, small: Any) -> None:
@@ -271,13 +273,31 @@ def test_earlier_versions_and_their_signatories_are_marked(
 def test_evidence_is_shown_next_to_every_name(client: Client, demo_register: Any) -> None:
     heritage = page(client.get("/letters/demo-heritage/"))
     assert '<span class="badge evidence-self-signed">self-signed</span>' in heritage
-    assert "signed with key key-fra" in heritage
+    assert "signed with key <bdi>key-fra</bdi>" in heritage
     assert '<span class="badge evidence-attested">attested by the registrar</span>' in heritage
-    assert "note-verbale DEMO/NV/100, 2019-07-08" in heritage
+    assert "note verbale <bdi>DEMO/NV/100</bdi>, <bdi>Jul 8, 2019</bdi>" in heritage
     open_letter = page(client.get("/letters/demo-open-letter/"))
     assert '<span class="badge evidence-email-verified">email-verified</span>' in open_letter
     rows = signatory_rows(heritage)
     assert all("self-signed" in r or "attested" in r for r in rows)
+
+
+def test_evidence_is_told_in_the_reader_s_language(client: Client, demo_register: Any) -> None:
+    client.cookies["django_language"] = "fr"
+    with translation.override("fr"):
+        signed_with_key = gettext("signed with key {key}").format(key="<bdi>key-fra</bdi>")
+        verbale = pgettext("instrument", "note verbale")
+        attested = gettext("{kind} {reference}, {day}").format(
+            kind=verbale, reference="<bdi>DEMO/NV/100</bdi>", day="<bdi>8 juil. 2019</bdi>"
+        )
+    heritage = page(client.get("/letters/demo-heritage/"))
+    assert signed_with_key in heritage
+    # the instrument's kind is named in words, its date formatted for a French reader
+    assert attested in heritage
+    rows = " ".join(signatory_rows(heritage))
+    assert "note-verbale" not in rows and "2019-07-08" not in rows
+    portugal = page(client.get("/parties/PRT/"))
+    assert f"{verbale} <bdi>DEMO/NV/201</bdi>" in portugal
 
 
 def test_disputes_and_their_outcome_are_shown(client: Client, demo_register: Any) -> None:
@@ -286,7 +306,7 @@ def test_disputes_and_their_outcome_are_shown(client: Client, demo_register: Any
     assert "disputed: upheld" in html
     assert "Bolivia disputed the signature of Bolivia" in html
     assert "Upheld: the signature is voided." in html
-    assert "9 signatories" in html and "1 voided after a dispute" in html
+    assert "9 signatories" in html and "1 signature voided after a dispute." in html
 
 
 def test_the_chart_is_inline_svg_with_a_title(client: Client, small: Any) -> None:
@@ -442,7 +462,7 @@ def test_parties_filter_by_kind_and_are_paginated(client: Client, demo_register:
 
 def test_a_party_page_shows_every_act(client: Client, demo_register: Any) -> None:
     portugal = text_of(page(client.get("/parties/PRT/")))
-    assert "withdrawn on" in portugal and "note-verbale DEMO/NV/201" in portugal
+    assert "withdrawn on" in portugal and "note verbale DEMO/NV/201" in portugal
     bolivia = text_of(page(client.get("/parties/BOL/")))
     assert "voided: a dispute was upheld" in bolivia
     assert "Bolivia disputed the signature of Bolivia" in bolivia
@@ -492,7 +512,7 @@ def test_arabic_is_right_to_left_with_arabic_names(client: Client, demo_register
     html = page(client.get("/letters/demo-heritage/"))
     assert '<html lang="ar" dir="rtl">' in html
     assert "فرنسا" in html  # France
-    assert 'lang="en">[Demo] Joint letter' in html  # a title without Arabic keeps its language
+    assert 'lang="en" dir="ltr">[Demo] Joint letter' in html  # an English title keeps its language
     compare = page(client.get("/compare/?letters=demo-heritage&letters=demo-development"))
     assert 'direction="rtl"' in compare
     parties = page(client.get("/parties/?kind=state"))
