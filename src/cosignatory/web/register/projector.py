@@ -71,6 +71,8 @@ def _letter_of(event: Event, data: dict[str, Any], using: str) -> str | None:
         return str(data["letter"])
     if event.type == "dispute.resolved":
         return str(m.Dispute.objects.using(using).get(pk=data["id"]).letter_id)
+    if event.type == "dispute.filed":  # names the signature, which names the letter
+        return str(m.Signature.objects.using(using).get(pk=data["signature"]).letter_id)
     return None
 
 
