@@ -1,6 +1,8 @@
 """The site's URL map. The ``/log/`` and ``/api/v1/`` paths are part of the public contract."""
 
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from cosignatory.web import views
@@ -12,6 +14,8 @@ urlpatterns = [
     path("api/v1/", include("cosignatory.web.api.urls")),
     path("confirm/<str:token>", register_views.confirm, name="confirm-signature"),
     path("disputes/new", register_views.dispute, name="dispute-signature"),
+    # Browsers ask for /favicon.ico where a page names no icon (a PDF viewer, say).
+    path("favicon.ico", RedirectView.as_view(url=static("cosignatory/favicon.svg"))),
     path("i18n/setlang/", set_language, name="set-language"),
     path("accounts/", include("cosignatory.web.accounts.urls")),
     path("desk/", include("cosignatory.web.desk.urls")),
