@@ -99,7 +99,8 @@ def _run_gunicorn(options: dict[str, Any]) -> None:
     """Run gunicorn in this process with ``options`` and the Django WSGI application.
 
     Once the workers are up, the master process also delivers due email notices
-    every minute (retries included), in a background thread.
+    every minute (retries included), in a separate process (see
+    :func:`cosignatory.web.notices.services.start_background_delivery`).
     """
     from gunicorn.app.base import BaseApplication
 

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
+import multiprocessing.process
 import smtplib
 import threading
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -106,24 +109,35 @@ def deliver_all_due(now: datetime | None = None) -> DeliveryReport:
             return total
 
 
-def start_background_delivery(every: float = 60.0) -> threading.Thread:
-    """Deliver due notices every ``every`` seconds in a daemon thread (for the server)."""
+def delivery_loop(every: float = 60.0) -> None:
+    """Deliver due notices every ``every`` seconds, for ever (the server's courier)."""
+    from django.db import connections
 
-    def loop() -> None:
-        from django.db import connections
+    while True:
+        try:
+            deliver_all_due()
+        except Exception:  # a failing run must never stop the loop
+            logger.exception("delivering notices failed; trying again later")
+        finally:
+            connections.close_all()
+        time.sleep(every)
 
-        while True:
-            try:
-                deliver_all_due()
-            except Exception:  # a failing run must never stop the loop
-                logger.exception("delivering notices failed; trying again later")
-            finally:
-                connections.close_all()
-            threading.Event().wait(every)
 
-    thread = threading.Thread(target=loop, name="notices", daemon=True)
-    thread.start()
-    return thread
+def start_background_delivery(every: float = 60.0) -> multiprocessing.process.BaseProcess:
+    """Deliver due notices every ``every`` seconds in a separate process (for the server).
+
+    A process started afresh ("spawn"), not a thread of the server's master: gunicorn
+    forks its workers from the master, and a fork taken while a thread holds a database
+    driver's lock leaves the worker waiting on that lock for ever. The process is a
+    daemon, so it ends with the server.
+    """
+    from cosignatory.web.notices import courier
+
+    process = multiprocessing.get_context("spawn").Process(
+        target=courier.main, args=(every,), name="notices", daemon=True
+    )
+    process.start()
+    return process
 
 
 def deliver_pending(now: datetime | None = None, limit: int = 100) -> DeliveryReport:
