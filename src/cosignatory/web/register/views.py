@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from cosignatory.core.errors import RegisterError
 from cosignatory.web.register import models as m
 from cosignatory.web.register import services
 
-_ACTION_TEXT = {"sign": "signed", "accede": "acceded to"}
+_ACTION_TEXT = {"sign": _("signature"), "accede": _("accession")}
 
 
 def _title(letter: m.Letter) -> str:
