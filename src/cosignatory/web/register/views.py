@@ -48,7 +48,7 @@ def dispute(request: HttpRequest) -> HttpResponse:
         names = signature.party.names
         context.update(
             party_name=names.get("en") or next(iter(names.values())),
-            action_text=_ACTION_TEXT.get(signature.action, signature.action),
+            action_text=str(_ACTION_TEXT.get(signature.action, signature.action)),
             letter_title=_title(signature.letter),
         )
     return render(request, "register/dispute.html", context, status=200 if signature else 404)
