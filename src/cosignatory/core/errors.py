@@ -5,6 +5,9 @@ The tree::
     CosignatoryError
     └── RegisterError                 E_REGISTER
         ├── InvalidEventError         E_EVENT_INVALID     (malformed event or field)
+        │   ├── LimitError            E_LIMIT             (over a limit: core.limits)
+        │   └── NameCharacterError    E_NAME_CHARACTER    (hidden character: core.names)
+        ├── ConfusableNameError       E_NAME_CONFUSABLE   (a look-alike name, unconfirmed)
         ├── UnknownEntityError        E_NOT_FOUND
         ├── DuplicateEntityError      E_DUPLICATE
         ├── LifecycleError            E_LIFECYCLE         (a step the letter's state forbids)

@@ -23,23 +23,32 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from cosignatory.core import limits, names
 from cosignatory.core.canonical import canonical_json, normalise
 from cosignatory.core.errors import InvalidEventError
+from cosignatory.core.limits import check_count, check_length
 
 SCHEMA_VERSION = 1
 LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es")
 """The six UN languages. Texts and names may be in any subset of them."""
 
-MAX_ENTRY_BYTES = 60_000
+MAX_ENTRY_BYTES = limits.ENTRY_BYTES
 """An event must fit a log entry (65,535 bytes) with room for the registrar's signature."""
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# ASCII digits only: \d would also match other scripts' digits ("٢٠١٩"), which
+# strptime reads as numbers, so one time would have several spellings.
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # Bidirectional controls and invisible characters have no place in a name: they can
-# make one name look like another (issue: names and texts).
-_HIDDEN = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
+# make one name look like another (issue: names and texts). This is the set every event
+# in a log was held to; new events meet the stricter rule of names.check_name (see
+# Event.make). ZWNJ and ZWJ (U+200C, U+200D) are left to that rule, which allows them
+# inside words of the scripts that need them.
+_HIDDEN = re.compile(
+    "[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]"
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -80,14 +89,23 @@ def check_id(value: Any, what: str) -> str:
     return value
 
 
-def check_name(value: Any, what: str, max_length: int = 300) -> str:
-    """Return a display name: non-empty, trimmed, no control or invisible characters."""
+def check_name(value: Any, what: str, max_length: int = limits.NAME_CHARS) -> str:
+    """Return a display name: non-empty, trimmed, no control or invisible characters.
+
+    Raises InvalidEventError, LimitError (too long) or NameCharacterError.
+    """
     if not isinstance(value, str) or not value.strip():
         raise InvalidEventError(f"{what} must be a non-empty string")
-    if value != value.strip() or len(value) > max_length:
-        raise InvalidEventError(f"{what} has surrounding spaces or is over {max_length} long")
-    if _CONTROL.search(value) or _HIDDEN.search(value):
-        raise InvalidEventError(f"{what} contains control, bidirectional or invisible characters")
+    if value != value.strip():
+        raise InvalidEventError(f"{what} has surrounding spaces")
+    check_length(value, max_length, what)
+    hidden = _CONTROL.search(value) or _HIDDEN.search(value)
+    if hidden:
+        raise names.NameCharacterError(
+            f"{what} contains {names.describe(hidden.group())} at position "
+            f"{hidden.start() + 1}: names may not hold control, bidirectional or "
+            "invisible characters"
+        )
     return value
 
 
@@ -103,16 +121,20 @@ def check_names(value: Any, what: str) -> dict[str, str]:
     return out
 
 
-def check_texts(value: Any, max_length: int = 20_000) -> dict[str, str]:
-    """Return a letter's texts: language to Markdown, at least one, none empty."""
+def check_texts(value: Any, max_length: int = limits.TEXT_CHARS) -> dict[str, str]:
+    """Return a letter's texts: language to Markdown, at least one, none empty.
+
+    Raises InvalidEventError, or LimitError for a text over ``max_length`` characters.
+    """
     if not isinstance(value, Mapping) or not value:
         raise InvalidEventError("texts must map languages to Markdown")
     out = {}
     for lang, text in value.items():
         if lang not in LANGUAGES:
             raise InvalidEventError(f"texts: {lang!r} is not one of {', '.join(LANGUAGES)}")
-        if not isinstance(text, str) or not text.strip() or len(text) > max_length:
+        if not isinstance(text, str) or not text.strip():
             raise InvalidEventError(f"text ({lang}) must be 1 to {max_length} characters")
+        check_length(text, max_length, f"text ({lang})")
         if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text):
             raise InvalidEventError(f"text ({lang}) contains control characters")
         out[lang] = text
@@ -151,10 +173,11 @@ def _opt(check: Check) -> Check:
     return optional
 
 
-def _str(max_length: int = 500) -> Check:
+def _str(max_length: int = limits.REASON_CHARS) -> Check:
     def check(value: Any) -> str:
-        if not isinstance(value, str) or len(value) > max_length:
+        if not isinstance(value, str):
             raise InvalidEventError(f"expected text of at most {max_length} characters")
+        check_length(value, max_length, "text")
         if _CONTROL.search(value.replace("\n", "")):
             raise InvalidEventError("text contains control characters")
         return value
@@ -182,8 +205,9 @@ def _choice(*options: str) -> Check:
 
 def _list(item: Check, max_items: int = 1000) -> Check:
     def check(value: Any) -> list[Any]:
-        if not isinstance(value, list) or len(value) > max_items:
+        if not isinstance(value, list):
             raise InvalidEventError(f"expected a list of at most {max_items} items")
+        check_count(len(value), max_items, "items in the list")
         return [item(v) for v in value]
 
     return check
@@ -260,7 +284,7 @@ def validate_fields(value: Any, fields: Mapping[str, Check], what: str) -> dict[
 
 INSTRUMENT = _object(
     kind=_choice("note-verbale", "letter", "email", "fax", "in-person"),
-    reference=_str(200),
+    reference=_str(limits.REFERENCE_CHARS),
     date=_date,
 )
 
@@ -298,7 +322,7 @@ SCHEMAS: dict[str, dict[str, Check]] = {
     "session.created": {
         "id": _id,
         "body": _id,
-        "number": _int(1, 10_000),
+        "number": _int(1, limits.VERSIONS_MAX),
         "names": _names,
         "start": _date,
         "end": _date,
@@ -310,7 +334,7 @@ SCHEMAS: dict[str, dict[str, Check]] = {
         "names": _names,
         "code": _opt(_str(10)),
         "contact": _opt(_email),
-        "members": _opt(_list(_id, 400)),
+        "members": _opt(_list(_id, limits.MEMBERS_MAX)),
     },
     "party.contact_set": {"party": _id, "contact": _opt(_email)},
     "representative.registered": {"id": _id, "name": _name, "contact": _opt(_email)},
@@ -334,14 +358,14 @@ SCHEMAS: dict[str, dict[str, Check]] = {
     "letter.created": {
         "id": _id,
         "title": _names,
-        "addressees": _list(_name, 50),
+        "addressees": _list(_name, limits.ADDRESSEES_MAX),
         "lead_party": _id,
         "date": _date,
         "session": _opt(_id),
     },
     "letter.text_version_added": {
         "letter": _id,
-        "version": _int(1, 10_000),
+        "version": _int(1, limits.VERSIONS_MAX),
         "texts": check_texts,
         "text_hash": _hex,
     },
@@ -364,14 +388,14 @@ SCHEMAS: dict[str, dict[str, Check]] = {
         "of": _str(120),
         "number": _int(1),
         "symbol": _str(140),
-        "version": _opt(_int(1, 10_000)),
-        "note": _opt(_str(2000)),
+        "version": _opt(_int(1, limits.VERSIONS_MAX)),
+        "note": _opt(_str(limits.NOTE_CHARS)),
     },
     "signature.recorded": {
         "id": _id,
         "action": _choice("sign", "accede", "withdraw"),
         "letter": _id,
-        "version": _int(1, 10_000),
+        "version": _int(1, limits.VERSIONS_MAX),
         "text_hash": _hex,
         "party": _id,
         "representative": _opt(_id),
@@ -382,15 +406,45 @@ SCHEMAS: dict[str, dict[str, Check]] = {
         "id": _id,
         "signature": _id,
         "party": _id,
-        "statement": _str(2000),
+        "statement": _str(limits.NOTE_CHARS),
         "evidence": INSTRUMENT,
     },
     "dispute.resolved": {
         "id": _id,
         "outcome": _choice("upheld", "dismissed"),
-        "note": _str(2000),
+        "note": _str(limits.NOTE_CHARS),
     },
 }
+
+
+NAME_FIELDS: dict[str, tuple[str, ...]] = {
+    "registrar.key_added": ("name",),
+    "body.created": ("names",),
+    "session.created": ("names",),
+    "party.registered": ("names",),
+    "representative.registered": ("name",),
+    "letter.created": ("title", "addressees"),
+}
+"""The fields of each event type that hold names shown to readers."""
+
+
+def admit_names(type: str, data: Mapping[str, Any]) -> None:
+    """Hold the names in a new event's ``data`` to :func:`names.check_name`.
+
+    Only new events: a log may hold events recorded before this rule (they met the
+    schema's narrower set of refused characters) and must still replay.
+    Raises NameCharacterError.
+    """
+    for field_name in NAME_FIELDS.get(type, ()):
+        value = data.get(field_name)
+        if isinstance(value, Mapping):
+            for lang, name in value.items():
+                names.check_name(name, f"{type}: {field_name} ({lang})")
+        elif isinstance(value, list):
+            for number, name in enumerate(value, 1):
+                names.check_name(name, f"{type}: {field_name} {number}")
+        elif isinstance(value, str):
+            names.check_name(value, f"{type}: {field_name}")
 
 
 @dataclass(frozen=True)
@@ -410,10 +464,19 @@ class Event:
 
     @classmethod
     def make(cls, type: str, at: datetime, data: Mapping[str, Any]) -> Event:
-        """Return an unsealed event after checking ``data`` against the type's schema.
+        """Return a new, unsealed event after checking ``data`` against the type's
+        schema and the rules for new names (:func:`cosignatory.core.names.check_name`).
 
-        Raises InvalidEventError for an unknown type or invalid data.
+        Raises InvalidEventError for an unknown type or invalid data (LimitError over a
+        limit, NameCharacterError for a hidden character in a name).
         """
+        event = cls._checked(type, at, data)
+        admit_names(event.type, event.data)
+        return event
+
+    @classmethod
+    def _checked(cls, type: str, at: datetime, data: Mapping[str, Any]) -> Event:
+        """An event checked against its schema only: what every logged event meets."""
         schema = SCHEMAS.get(type)
         if schema is None:
             raise InvalidEventError(f"unknown event type {type!r}")
@@ -459,7 +522,9 @@ class Event:
             raise InvalidEventError("event entry is too large")
         try:
             raw = json.loads(entry.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        # ValueError, not only JSONDecodeError: an integer of over 4,300 digits is refused
+        # by int() itself (CPython's int_max_str_digits) with a plain ValueError.
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
             raise InvalidEventError(f"event entry is not JSON: {error}") from None
         outer = validate_fields(
             raw,
@@ -472,7 +537,8 @@ class Event:
             },
             "event",
         )
-        event = cls.make(outer["type"], parse_time(outer["at"]), outer["data"])
+        # Only the schema: the rules for new names came later than some logged events.
+        event = cls._checked(outer["type"], parse_time(outer["at"]), outer["data"])
         sealed = event.sealed(
             outer["registrar"]["key"], base64.b64decode(outer["registrar"]["sig"])
         )
