@@ -24,6 +24,7 @@ from cosignatory.core.events import format_time
 if TYPE_CHECKING:
     from cosignatory.web.register.intake import Plan
     from cosignatory.web.register.queries import SignatoryRow
+    from cosignatory.web.register.statement_intake import StatementPlan
 
 EXPORT_COLUMNS = (
     "party",
@@ -62,6 +63,18 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="record the rows, all or none (without it: a dry run that changes nothing)",
     )
     intake.add_argument("--json", action="store_true", help="print the plan as JSON")
+    intake.add_argument(
+        "--statements",
+        action="store_true",
+        help="FILE holds self-signed statements, one `cosignatory sign` file per line "
+        "(JSON lines), not a CSV of signatures received on paper",
+    )
+    intake.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="with --statements: processes that verify the signatures (default: one per core)",
+    )
     intake.set_defaults(handler=import_signatures)
 
     export = commands.add_parser(
@@ -121,6 +134,11 @@ def _read_file(name: str, limit: int) -> bytes:
 
 def import_signatures(args: argparse.Namespace) -> None:
     setup_django()
+    if args.statements:
+        import_statements(args)
+        return
+    if args.workers is not None:
+        raise CommandError("--workers goes with --statements")
     from tqdm import tqdm
 
     from cosignatory.web.register import intake
@@ -169,6 +187,82 @@ def _print_plan(plan: Plan, file: str, label: str) -> None:
         print(f"line {row.line}\t{row.party}\t{row.action}\t{row.outcome}\t{row.detail}")
     for error in plan.errors:
         print(f"{file}:{error.line}: {error.reason} [{error.code}]", file=sys.stderr)
+    counts = plan.summary()
+    print(
+        f"{label}: {counts['new']} new, {counts['withdrawal']} withdrawal"
+        f"{'s' if counts['withdrawal'] != 1 else ''}, {counts['unchanged']} unchanged, "
+        f"{counts['errors']} error{'s' if counts['errors'] != 1 else ''}; nothing recorded"
+        + ("" if plan.errors or not plan.changes else " (run again with --apply to record)")
+    )
+
+
+def _statement_lines(name: str) -> list[bytes]:
+    try:
+        if name == "-":
+            return sys.stdin.buffer.readlines()
+        with open(name, "rb") as handle:
+            return handle.readlines()
+    except OSError as error:
+        raise CommandError(f"cannot read {name}: {error.strerror or error}") from error
+
+
+def import_statements(args: argparse.Namespace) -> None:
+    """``import LETTER FILE --statements``: self-signed statements, as JSON lines."""
+    from tqdm import tqdm
+
+    from cosignatory.web.register import statement_intake as si
+    from cosignatory.web.register.intake import IntakeError
+
+    if args.workers is not None and args.workers < 1:
+        raise CommandError("--workers must be at least 1")
+    statements, errors = si.read_lines(_statement_lines(args.file))
+    plan = si.plan_statements(statements, errors, letter=args.letter, workers=args.workers)
+    if plan.errors or not args.apply:
+        if args.json:
+            print_json({**plan.to_json(), "file": args.file, "applied": False})
+        else:
+            _print_statement_plan(plan, args.file, "refused" if args.apply else "dry run")
+        if plan.errors:
+            count = len(plan.errors)
+            raise IntakeError(
+                f"{args.file}: {count} bad statement{'s' if count > 1 else ''}; "
+                "nothing was recorded"
+            )
+        return
+    bar = tqdm(total=len(plan.changes), unit="event", file=sys.stderr, disable=None, leave=False)
+
+    def advance(done: int) -> None:
+        bar.update(done - bar.n)
+
+    with bar:
+        applied = si.apply(plan, progress=advance)
+    if args.json:
+        print_json(
+            {
+                "letter": plan.letter,
+                "rows": [row.to_json() for row in applied.rows],
+                "errors": [],
+                "summary": plan.summary(),
+                "file": args.file,
+                "applied": True,
+                "recorded": applied.recorded,
+                "log_size": applied.log_size,
+            }
+        )
+    else:
+        print(
+            f"recorded {applied.recorded} event{'s' if applied.recorded != 1 else ''} for "
+            f"{plan.letter} ({applied.unchanged} statement"
+            f"{'s' if applied.unchanged != 1 else ''} recorded already); "
+            f"log size {applied.log_size}"
+        )
+
+
+def _print_statement_plan(plan: StatementPlan, file: str, label: str) -> None:
+    for row in plan.rows:
+        print(f"line {row.position}\t{row.party}\t{row.action}\t{row.outcome}\t{row.detail}")
+    for error in plan.errors:
+        print(f"{file}:{error.position}: {error.reason} [{error.code}]", file=sys.stderr)
     counts = plan.summary()
     print(
         f"{label}: {counts['new']} new, {counts['withdrawal']} withdrawal"

@@ -602,7 +602,15 @@ class Register:
             raise MandateError(
                 f"{statement.representative}'s mandate for {party.id} is not current"
             )
-        statement.verify(base64.b64decode(evidence["signature"]), key.public_key)
+        self._verify_statement(statement, base64.b64decode(evidence["signature"]), key.public_key)
+
+    def _verify_statement(self, statement: Statement, signature: bytes, public_key: bytes) -> None:
+        """Check the statement's Ed25519 signature; raises SignatureInvalidError.
+
+        The last check, after every rule of the register: a subclass may look the
+        result up where it was computed beforehand (:mod:`cosignatory.core.sigpool`).
+        """
+        statement.verify(signature, public_key)
 
     # -- disputes -----------------------------------------------------------------------
 

@@ -1,0 +1,579 @@
+"""Bulk intake of self-signed statements: many at once, as if submitted one by one.
+
+A statement file (``cosignatory sign``) records one party's signature, accession or
+withdrawal by its representative's own key. :func:`services.submit_statement` records
+one; this module records thousands (``cosignatory import LETTER FILE --statements``,
+``POST /api/v1/statements/batch``) with the same outcome, faster:
+
+- :func:`plan_statements` parses every statement, verifies all their Ed25519
+  signatures in a pool of processes, one per core (:func:`cosignatory.core.sigpool.
+  verify_many`), then judges each statement in order by the register's own rules
+  (:class:`cosignatory.core.state.Register`, on an in-memory copy of the state the
+  statements touch, the signatures looked up rather than checked again). It returns a
+  :class:`StatementPlan`, every statement's outcome and every bad one's reason, and
+  changes nothing.
+- :func:`apply` takes the log's write lock in one transaction, judges the plan again
+  against the state as it is now (the register may have changed since), and records
+  all the new events with one batch append and one checkpoint: all of them, or none.
+
+Each event is built as :func:`services.submit_statement` builds it and projected by the
+same :func:`projector.project`, so the log and the tables are those that submitting
+the statements one by one would give (a fresh signature id and the time of recording
+aside), and ``cosignatory rebuild`` gives the same tables back. A statement recorded
+already is *unchanged*, as the single endpoint answers 200 for it: importing a file
+twice changes nothing.
+
+The file: JSON lines, UTF-8, one signed statement per line, each the JSON object that
+``cosignatory sign`` writes (``{"statement": {...}, "signature": "..."}``, on one line);
+blank lines are skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from cosignatory.core import state as core
+from cosignatory.core.events import Event
+from cosignatory.core.sigpool import PreverifiedRegister, Triple, verify_many
+from cosignatory.core.statements import SignedStatement
+from cosignatory.errors import CosignatoryError
+from cosignatory.web.log.services import get_log, reset_log_cache
+from cosignatory.web.register import models as m
+from cosignatory.web.register import services
+from cosignatory.web.register.intake import (
+    E_IMPORT_FIELD,
+    E_IMPORT_FILE,
+    NEW,
+    UNCHANGED,
+    WITHDRAWAL,
+    IntakeError,
+)
+from cosignatory.web.register.projector import project
+
+MAX_STATEMENTS = 1_000_000
+"""Statements in one file: the largest open letter the benchmarks model."""
+MAX_FILE_BYTES = 1024 * 1024 * 1024
+MAX_LINE_BYTES = 16 * 1024
+"""A statement is about 600 bytes; a line longer than this is not one."""
+
+_QUERY_CHUNK = 500  # identifiers per IN (...) query, well under SQLite's variable limit
+
+
+@dataclass(frozen=True)
+class ItemError:
+    """Why statement ``position`` cannot be recorded (``code``: a stable error code).
+
+    ``position`` is the line number in a file, the index (from 0) in an API batch.
+    """
+
+    position: int
+    code: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"position": self.position, "code": self.code, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class JudgedStatement:
+    """What recording statement ``position`` does: ``outcome`` is NEW, WITHDRAWAL or
+    UNCHANGED; ``log_index`` is the entry that records it (None until it is recorded)."""
+
+    position: int
+    letter: str
+    party: str
+    action: str
+    version: int
+    representative: str
+    key: str
+    outcome: str
+    detail: str
+    signature: str | None
+    log_index: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "letter": self.letter,
+            "party": self.party,
+            "action": self.action,
+            "version": self.version,
+            "representative": self.representative,
+            "key": self.key,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "signature": self.signature,
+            "log_index": self.log_index,
+        }
+
+
+@dataclass(frozen=True)
+class StatementPlan:
+    """The judged statements in order, the errors in order, and what applying needs."""
+
+    letter: str | None
+    rows: tuple[JudgedStatement, ...]
+    errors: tuple[ItemError, ...]
+    statements: tuple[tuple[int, SignedStatement], ...]
+    verified: frozenset[Triple]
+
+    @property
+    def changes(self) -> tuple[JudgedStatement, ...]:
+        """The statements that would add an event to the log."""
+        return tuple(row for row in self.rows if row.outcome != UNCHANGED)
+
+    def summary(self) -> dict[str, int]:
+        counts = {NEW: 0, WITHDRAWAL: 0, UNCHANGED: 0}
+        for row in self.rows:
+            counts[row.outcome] += 1
+        return {**counts, "errors": len(self.errors)}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "letter": self.letter,
+            "rows": [row.to_json() for row in self.rows],
+            "errors": [error.to_json() for error in self.errors],
+            "summary": self.summary(),
+        }
+
+
+@dataclass(frozen=True)
+class AppliedStatements:
+    """What :func:`apply` committed: every statement's outcome with its log index, the
+    events recorded, and the log's size afterwards."""
+
+    rows: tuple[JudgedStatement, ...]
+    recorded: int
+    unchanged: int
+    log_size: int
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def read_lines(lines: Iterable[bytes]) -> tuple[list[tuple[int, SignedStatement]], list[ItemError]]:
+    """Parse a JSON-lines file of signed statements (numbered from 1); return the
+    well-formed statements with their line numbers, and every problem."""
+    found: list[tuple[int, SignedStatement]] = []
+    errors: list[ItemError] = []
+    total = 0
+    number = 0
+    for number, raw in enumerate(lines, start=1):
+        total += len(raw)
+        if total > MAX_FILE_BYTES:
+            return [], [
+                ItemError(number, E_IMPORT_FILE, f"the file is over {MAX_FILE_BYTES} bytes")
+            ]
+        if not raw.strip():
+            continue
+        if len(found) + len(errors) >= MAX_STATEMENTS:
+            return [], [
+                ItemError(
+                    number, E_IMPORT_FILE, f"over {MAX_STATEMENTS} statements: split the file"
+                )
+            ]
+        if len(raw) > MAX_LINE_BYTES:
+            errors.append(
+                ItemError(number, E_IMPORT_FIELD, f"the line is over {MAX_LINE_BYTES} bytes")
+            )
+            continue
+        try:
+            value = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+        except UnicodeDecodeError:
+            errors.append(ItemError(number, E_IMPORT_FILE, "the line is not UTF-8 text"))
+            continue
+        except (ValueError, RecursionError) as error:
+            errors.append(ItemError(number, E_IMPORT_FIELD, f"the line is not JSON: {error}"))
+            continue
+        parsed = parse_item(number, value)
+        if isinstance(parsed, ItemError):
+            errors.append(parsed)
+        else:
+            found.append((number, parsed))
+    if not found and not errors:
+        errors.append(ItemError(max(number, 1), E_IMPORT_FILE, "the file holds no statement"))
+    return found, errors
+
+
+def parse_item(position: int, value: Any) -> SignedStatement | ItemError:
+    """One signed statement from its JSON value, or why it is not one."""
+    try:
+        return SignedStatement.from_json(value)
+    except CosignatoryError as error:
+        return ItemError(position, error.code, str(error))
+
+
+# -- judging ------------------------------------------------------------------------------
+
+
+def plan_statements(
+    statements: Sequence[tuple[int, SignedStatement]],
+    errors: Sequence[ItemError] = (),
+    *,
+    letter: str | None = None,
+    workers: int | None = None,
+) -> StatementPlan:
+    """Verify every statement's signature (``workers`` processes, default one per core)
+    and judge each in order by the register's rules; change nothing.
+
+    ``letter``, when given, is the one letter every statement must name. Returns the
+    plan with the ``errors`` found while reading added. Raises UnknownEntityError if
+    ``letter`` names no letter.
+    """
+    if letter is not None and not m.Letter.objects.filter(pk=letter).exists():
+        from cosignatory.core.errors import UnknownEntityError
+
+        raise UnknownEntityError(f"no letter {letter!r}")
+    verified = _verify(statements, workers)
+    rows, found, _ = _judge(statements, verified, letter, base_index=None)
+    return StatementPlan(
+        letter,
+        tuple(rows),
+        tuple(sorted([*errors, *found], key=lambda error: error.position)),
+        tuple(statements),
+        verified,
+    )
+
+
+def _verify(
+    statements: Sequence[tuple[int, SignedStatement]], workers: int | None
+) -> frozenset[Triple]:
+    """The triples of the statements whose signature verifies with the key they name."""
+    keys = _public_keys({signed.statement.key for _, signed in statements})
+    triples: list[Triple] = []
+    for _, signed in statements:
+        public_key = keys.get(signed.statement.key)
+        if public_key is not None:
+            triples.append((public_key, signed.signature, signed.statement.signed_bytes()))
+    results = verify_many(triples, workers)
+    return frozenset(triple for triple, ok in zip(triples, results, strict=True) if ok)
+
+
+def _public_keys(ids: set[str]) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
+    for chunk in _chunks(ids):
+        found.update(
+            (key_id, bytes(public))
+            for key_id, public in m.Key.objects.filter(pk__in=chunk).values_list("id", "public_key")
+        )
+    return found
+
+
+@dataclass
+class _State:
+    """The state the statements touch, and what the rules' state does not keep."""
+
+    register: PreverifiedRegister
+    # Mandates by (representative, party): the rules look a mandate up by scanning the
+    # register's mandates, so each statement is judged with only its own pair's.
+    mandates: dict[tuple[str, str], dict[str, core.Mandate]]
+    # A withdrawn signature's withdrawal as the tables keep it: {"id", "evidence", "log_index"}.
+    withdrawals: dict[str, dict[str, Any]]
+
+
+def _judge(
+    statements: Sequence[tuple[int, SignedStatement]],
+    verified: frozenset[Triple],
+    letter: str | None,
+    base_index: int | None,
+) -> tuple[list[JudgedStatement], list[ItemError], list[Event]]:
+    """Judge every statement in order against the current state; return the outcomes,
+    the errors and the (unsealed) events to record.
+
+    ``base_index`` is the log's size when recording (under the write lock), else None.
+    """
+    state = _load(statements, verified)
+    register = state.register
+    moment = services._now()
+    if register.last_at is not None and moment < register.last_at:
+        moment = register.last_at  # never before the event before it, as services do
+    rows: list[JudgedStatement] = []
+    errors: list[ItemError] = []
+    events: list[Event] = []
+    for position, signed in statements:
+        statement = signed.statement
+        if letter is not None and statement.letter != letter:
+            errors.append(
+                ItemError(
+                    position,
+                    E_IMPORT_FIELD,
+                    f"the statement is for letter {statement.letter}, not {letter}",
+                )
+            )
+            continue
+        index = None if base_index is None else base_index + len(events)
+        try:
+            row, event = _judge_one(state, position, signed, moment, index)
+        except CosignatoryError as error:
+            errors.append(ItemError(position, error.code, str(error)))
+            continue
+        rows.append(row)
+        if event is not None:
+            events.append(event)
+    return rows, errors, events
+
+
+def _judge_one(
+    state: _State, position: int, signed: SignedStatement, moment: datetime, index: int | None
+) -> tuple[JudgedStatement, Event | None]:
+    """Judge one statement as :func:`services.submit_statement` does, and apply it to the
+    in-memory state so that later statements are judged after it."""
+    statement = signed.statement
+    register = state.register
+    letter = register.letter(statement.letter)
+    active_id = letter.active.get(statement.party)
+    active = letter.signatures[active_id] if active_id else None
+    if active is not None and active.version != statement.version:
+        active = None  # submit_statement looks for the party's signature on that version
+
+    def judged(outcome: str, detail: str, signature: str | None, at: int | None) -> JudgedStatement:
+        return JudgedStatement(
+            position,
+            statement.letter,
+            statement.party,
+            statement.action,
+            statement.version,
+            statement.representative,
+            statement.key,
+            outcome,
+            detail,
+            signature,
+            at,
+        )
+
+    if statement.action == "withdraw":
+        if active is None:
+            done = _withdrawn_by(state, letter, signed)
+            if done is not None:
+                return judged(
+                    UNCHANGED, "this withdrawal is recorded already", done["id"], done["log_index"]
+                ), None
+        withdraws = active.id if active is not None else "none"
+    elif active is not None:
+        return judged(
+            UNCHANGED,
+            f"{_noun(active.action)} of version {active.version} recorded already",
+            active.id,
+            active.log_index,
+        ), None
+    data: dict[str, Any] = {
+        "id": services.new_id("sig"),
+        "action": statement.action,
+        "letter": statement.letter,
+        "version": statement.version,
+        "text_hash": statement.text_hash,
+        "party": statement.party,
+        "representative": statement.representative,
+        "evidence": {
+            "kind": "self-signed",
+            "key": statement.key,
+            "statement": statement.to_json(),
+            "signature": base64.b64encode(signed.signature).decode(),
+        },
+    }
+    if statement.action == "withdraw":
+        data["withdraws"] = withdraws
+    event = Event.make("signature.recorded", moment, data)
+    register.mandates = state.mandates.get((statement.representative, statement.party), {})
+    register.apply(event, index)
+    if statement.action == "withdraw":
+        state.withdrawals[withdraws] = {
+            "id": data["id"],
+            "evidence": data["evidence"],
+            "log_index": index,
+        }
+        return judged(WITHDRAWAL, f"withdraws signature {withdraws}", data["id"], index), event
+    detail = f"new {_noun(statement.action)} of version {statement.version}"
+    return judged(NEW, detail, data["id"], index), event
+
+
+def _withdrawn_by(
+    state: _State, letter: core.Letter, signed: SignedStatement
+) -> dict[str, Any] | None:
+    """The withdrawal recorded with this very statement, if any (as submit_statement
+    finds it: a signature of the party on that version withdrawn by this statement)."""
+    statement = signed.statement
+    wanted = statement.to_json()
+    for record in letter.signatures.values():
+        if record.party != statement.party or record.version != statement.version:
+            continue
+        withdrawal = state.withdrawals.get(record.id)
+        if withdrawal is not None and withdrawal["evidence"].get("statement") == wanted:
+            return withdrawal
+    return None
+
+
+def _noun(action: str) -> str:
+    return {"sign": "signature", "accede": "accession"}.get(action, action)
+
+
+# -- loading the state the statements touch -------------------------------------------------
+
+
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    ordered = sorted(values)
+    for start in range(0, len(ordered), _QUERY_CHUNK):
+        yield ordered[start : start + _QUERY_CHUNK]
+
+
+def _load(statements: Sequence[tuple[int, SignedStatement]], verified: frozenset[Triple]) -> _State:
+    """Load, in a few queries per 500 identifiers, what the statements name."""
+    named = [signed.statement for _, signed in statements]
+    party_ids = {s.party for s in named}
+    rep_ids = {s.representative for s in named}
+    register = PreverifiedRegister(check_seals=False, verified=set(verified))
+    register.last_at = (
+        m.EventRecord.objects.order_by("-log_index").values_list("at", flat=True).first()
+    )
+    for chunk in _chunks(party_ids):
+        for party in m.Party.objects.filter(pk__in=chunk):
+            register.parties[party.id] = core.Party(
+                party.id, party.kind, party.names, party.contact, tuple(party.members)
+            )
+    for chunk in _chunks(rep_ids):
+        for rep in m.Representative.objects.filter(pk__in=chunk):
+            register.representatives[rep.id] = core.Representative(rep.id, rep.name, rep.contact)
+    for chunk in _chunks({s.key for s in named}):
+        for key in m.Key.objects.filter(pk__in=chunk):
+            register.keys[key.id] = core.Key(
+                key.id,
+                key.representative_id,
+                bytes(key.public_key),
+                key.valid_from,
+                key.valid_until,
+                key.revoked_at,
+            )
+    mandates: dict[tuple[str, str], dict[str, core.Mandate]] = {}
+    for chunk in _chunks(rep_ids):
+        for mandate in m.Mandate.objects.filter(representative_id__in=chunk):
+            if mandate.party_id in party_ids:
+                mandates.setdefault((mandate.representative_id, mandate.party_id), {})[
+                    mandate.id
+                ] = core.Mandate(
+                    mandate.id,
+                    mandate.representative_id,
+                    mandate.party_id,
+                    mandate.valid_from,
+                    mandate.valid_until,
+                    mandate.ended_at,
+                )
+    withdrawals: dict[str, dict[str, Any]] = {}
+    for row in m.Letter.objects.filter(pk__in={s.letter for s in named}):
+        parties = {s.party for s in named if s.letter == row.id}
+        register.letters[row.id] = _letter(row, parties, withdrawals)
+    return _State(register, mandates, withdrawals)
+
+
+def _letter(
+    row: m.Letter, parties: set[str], withdrawals: dict[str, dict[str, Any]]
+) -> core.Letter:
+    """The letter as the rules see it (as ``slices`` loads it), with the signatures of
+    ``parties``; the withdrawals of those signatures go into ``withdrawals``."""
+    letter = core.Letter(
+        row.id,
+        row.lead_party_id,
+        row.session_id,
+        row.status,
+        row.accessions_open,
+        dict(m.TextVersion.objects.filter(letter=row).values_list("version", "text_hash")),
+        row.symbol,
+        row.registered_session_id,
+    )
+    for chunk in _chunks(parties):
+        for sig in m.Signature.objects.filter(letter=row, party_id__in=chunk).order_by("log_index"):
+            letter.signatures[sig.id] = core.SignatureRecord(
+                sig.id,
+                sig.action,
+                sig.party_id,
+                sig.version,
+                sig.at,
+                sig.evidence_kind,
+                sig.representative_id,
+                sig.log_index,
+                sig.withdrawn_at,
+                (sig.withdrawal or {}).get("id"),
+                sig.superseded_by,
+                sig.voided,
+            )
+            if sig.active:
+                letter.active[sig.party_id] = sig.id
+            if sig.withdrawal:
+                letter.withdrawals.add(sig.withdrawal["id"])
+                withdrawals[sig.id] = sig.withdrawal
+            for moment in (sig.at, sig.withdrawn_at):
+                held = letter.last_act.get(sig.party_id)
+                if moment is not None and (held is None or moment > held):
+                    letter.last_act[sig.party_id] = moment
+    return letter
+
+
+# -- recording ------------------------------------------------------------------------------
+
+
+def apply(plan: StatementPlan, progress: Callable[[int], None] | None = None) -> AppliedStatements:
+    """Record every change of ``plan`` in one transaction, with one batch append and one
+    checkpoint: all of them, or none.
+
+    ``progress`` is called with the number of events projected so far. Raises
+    IntakeError if the plan has errors, or if judged again under the log's write lock
+    any statement is refused (the register changed since the plan): nothing is
+    recorded.
+    """
+    if plan.errors:
+        raise IntakeError(_refusal(plan.errors))
+    signer = services.registrar_signer()
+    key_id = services.registrar_key_id(signer)
+    try:
+        with transaction.atomic():
+            log = get_log()
+            log.storage.lock()  # type: ignore[attr-defined]
+            base = log.size()
+            rows, errors, events = _judge(plan.statements, plan.verified, plan.letter, base)
+            if errors:
+                raise IntakeError(_refusal(errors, "the register changed since the plan: "))
+            sealed = [event.sealed(key_id, signer.sign(event.signed_bytes())) for event in events]
+            if sealed:
+                result = log.append_batch([event.to_bytes() for event in sealed])
+                if result.first_index != base:  # pragma: no cover (the lock forbids it)
+                    raise IntakeError("the log grew while it was locked; nothing was recorded")
+            contacts = _contacts(sealed)
+            for offset, event in enumerate(sealed):
+                project(event, base + offset)
+                if event.data["party"] in contacts:
+                    services._queue_notices(event, base + offset)
+                if progress is not None:
+                    progress(offset + 1)
+    except BaseException:
+        # As in intake.apply: tiles written by a rolled-back append must not be trusted.
+        reset_log_cache()
+        raise
+    return AppliedStatements(tuple(rows), len(sealed), len(rows) - len(sealed), get_log().size())
+
+
+def _contacts(events: Sequence[Event]) -> set[str]:
+    """The parties named by ``events`` that have a contact address (notices go to them)."""
+    found: set[str] = set()
+    for chunk in _chunks({event.data["party"] for event in events}):
+        found.update(
+            m.Party.objects.filter(pk__in=chunk)
+            .exclude(contact__isnull=True)
+            .exclude(contact="")
+            .values_list("id", flat=True)
+        )
+    return found
+
+
+def _refusal(errors: Sequence[ItemError], prefix: str = "") -> str:
+    count = len(errors)
+    first = errors[0]
+    return (
+        f"{prefix}{count} statement{'s' if count > 1 else ''} refused (first at "
+        f"{first.position}: {first.reason} [{first.code}]); nothing was recorded"
+    )
