@@ -33,7 +33,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -76,6 +76,8 @@ class ItemError:
     position: int
     code: str
     reason: str
+    # The rule's own error, when one was raised: the API answers with its status.
+    error: CosignatoryError | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"position": self.position, "code": self.code, "reason": self.reason}
@@ -207,7 +209,7 @@ def parse_item(position: int, value: Any) -> SignedStatement | ItemError:
     try:
         return SignedStatement.from_json(value)
     except CosignatoryError as error:
-        return ItemError(position, error.code, str(error))
+        return ItemError(position, error.code, str(error), error)
 
 
 # -- judging ------------------------------------------------------------------------------
@@ -312,7 +314,7 @@ def _judge(
         try:
             row, event = _judge_one(state, position, signed, moment, index)
         except CosignatoryError as error:
-            errors.append(ItemError(position, error.code, str(error)))
+            errors.append(ItemError(position, error.code, str(error), error))
             continue
         rows.append(row)
         if event is not None:
