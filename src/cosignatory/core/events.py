@@ -59,7 +59,8 @@ def format_time(moment: datetime) -> str:
     """Return ``moment`` as the event time format: UTC, microseconds, ``Z``."""
     if moment.tzinfo is None:
         raise InvalidEventError("event times must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # Not strftime: its %Y writes the year 129 as "129" (glibc), which parse_time refuses.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(text: str) -> datetime:
@@ -268,7 +269,9 @@ def validate_fields(value: Any, fields: Mapping[str, Check], what: str) -> dict[
         raise InvalidEventError(f"{what} must be a JSON object")
     unknown = set(value) - set(fields)
     if unknown:
-        raise InvalidEventError(f"{what} has unknown fields: {', '.join(sorted(unknown))}")
+        # repr: a field name may hold a newline, and an error is one line.
+        names = ", ".join(repr(name) for name in sorted(unknown))
+        raise InvalidEventError(f"{what} has unknown fields: {names}")
     out = {}
     for name, check in fields.items():
         if name not in value:
