@@ -155,6 +155,7 @@ class SignedStatement:
         """Parse a statement file; raises StatementError."""
         try:
             value = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as error:
+        # ValueError, not only JSONDecodeError: int() refuses over 4,300 digits with it.
+        except (ValueError, RecursionError) as error:
             raise StatementError(f"the statement file is not JSON: {error}") from None
         return cls.from_json(value)

@@ -166,7 +166,14 @@ class Policy:
         defined, a member listed twice in a group, a bad threshold, anything but
         exactly one quorum line, or no log line; MalformedKeyError for a bad vkey.
         """
-        raw = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+        if isinstance(text, str):
+            try:
+                raw = text.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:
+                # A lone surrogate that no file's bytes could have decoded to.
+                raise MalformedPolicyError("a policy is text with no lone surrogates") from None
+        else:
+            raw = text
         if len(raw) > MAX_POLICY_BYTES:
             raise MalformedPolicyError(f"a policy is at most {MAX_POLICY_BYTES} bytes")
         if _BAD_OCTET.search(raw):
@@ -217,19 +224,14 @@ class Policy:
 
     def satisfied_by(self, cosigned: set[str]) -> bool:
         """True if the witnesses named in ``cosigned`` satisfy the quorum."""
-        done: dict[str, bool] = {}
-
-        def holds(name: str) -> bool:
-            if name == NONE:
-                return True
-            if name in self.witnesses:
-                return name in cosigned
-            if name not in done:
-                group = self.groups[name]
-                done[name] = sum(holds(m) for m in group.members) >= group.threshold
-            return done[name]
-
-        return holds(self.quorum)
+        # Groups in definition order: every member is a witness or a group defined
+        # before (checked when built), so one pass decides them all, with no recursion
+        # however deeply a policy nests its groups.
+        holds: dict[str, bool] = {NONE: True}
+        holds.update((name, name in cosigned) for name in self.witnesses)
+        for name, group in self.groups.items():
+            holds[name] = sum(holds[member] for member in group.members) >= group.threshold
+        return holds[self.quorum]
 
     def describe_quorum(self) -> str:
         """The quorum in words, for error messages ("2 of w1, w2, w3")."""
