@@ -5,7 +5,10 @@ The log is the source of truth and the register's tables are projections of it
 
 1. checks the log itself: its stored checkpoint opens with the log's own keys, and the
    Merkle root recomputed from the stored entries (RFC 9162 §2.1.1) is the root the
-   checkpoint signs, as is the root of the stored tiles;
+   checkpoint signs, as is the root of the stored tiles; no entry is stored beyond
+   it; and every earlier checkpoint the log recorded (``tlog_checkpoint``) opens with
+   its key and signs the root of the first entries it counts, so a history rewritten
+   or cut short shows while the later checkpoints are kept;
 2. replays every entry into a new, temporary SQLite database, judging each event with
    the full rules (:meth:`cosignatory.core.state.Register.apply`, seals included) and
    projecting it with the same code the services use
@@ -43,8 +46,9 @@ from cosignatory.core.state import Register
 from cosignatory.errors import CosignatoryError
 from cosignatory.tlog.checkpoint import Checkpoint, open_checkpoint
 from cosignatory.tlog.errors import LogStateError
-from cosignatory.tlog.hashing import leaf_hash, root_of
+from cosignatory.tlog.hashing import EMPTY_ROOT, leaf_hash, node_hash
 from cosignatory.tlog.log import Log
+from cosignatory.web.log.models import LogCheckpoint, LogEntry
 from cosignatory.web.log.services import get_log
 from cosignatory.web.register.projector import PROJECTION_MODELS, project
 
@@ -177,7 +181,7 @@ def rebuild(
     log = get_log(using)
     with _scratch_database() as scratch, transaction.atomic(using=using):
         log.storage.lock()  # type: ignore[attr-defined]
-        checkpoint = _verify_log(log, report)
+        checkpoint = _verify_log(log, report, using)
         report.log_size = checkpoint.size if checkpoint else log.size()
         with transaction.atomic(using=scratch):
             _replay(log, report, scratch, progress)
@@ -193,20 +197,33 @@ def rebuild(
 
 @contextlib.contextmanager
 def _scratch_database() -> Iterator[str]:
-    """Yield the alias of a new, migrated SQLite database; remove it afterwards.
+    """Yield the alias of a new, migrated SQLite database; remove it afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="cosignatory-rebuild-"))
+    try:
+        with sqlite_database(folder / "rebuilt.sqlite3", durable=False) as alias:
+            call_command("migrate", database=alias, verbosity=0, interactive=False)
+            yield alias
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def sqlite_database(path: Path, *, durable: bool = True) -> Iterator[str]:
+    """Yield the alias of a Django connection to the SQLite file ``path``; close it after.
 
     The connection is made here, not declared in ``settings.DATABASES``: it exists for
     this thread and this call only, so concurrent requests never see it, and Django's
     test framework (which refuses queries to declared databases a test did not ask for)
-    lets it through as a dynamically created connection.
+    lets it through as a dynamically created connection. ``durable=False`` skips the
+    fsync on commit, for a throw-away copy. ``cosignatory restore`` checks a backup's
+    database through such a connection before it replaces the register's.
     """
     from cosignatory.web.settings import database_from_url
 
-    folder = Path(tempfile.mkdtemp(prefix="cosignatory-rebuild-"))
-    alias = f"cosignatory-rebuild-{uuid.uuid4().hex[:12]}"
-    entry = database_from_url(f"sqlite://{folder / 'rebuilt.sqlite3'}")
-    # A throw-away copy needs no durability: no fsync on commit.
-    entry["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL;PRAGMA synchronous=OFF"
+    alias = f"cosignatory-sqlite-{uuid.uuid4().hex[:12]}"
+    entry = database_from_url(f"sqlite://{path}")
+    if not durable:
+        entry["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL;PRAGMA synchronous=OFF"
     entry.pop("TEST", None)
     # Django's own defaults for the keys a DATABASES entry leaves out.
     settings_dict = connections.configure_settings({DEFAULT_DB_ALIAS: {}, alias: entry})[alias]
@@ -214,20 +231,25 @@ def _scratch_database() -> Iterator[str]:
     connection: BaseDatabaseWrapper = backend(settings_dict, alias)
     connections[alias] = connection
     try:
-        call_command("migrate", database=alias, verbosity=0, interactive=False)
         yield alias
     finally:
         connection.close()
         with contextlib.suppress(AttributeError):
             del connections[alias]
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 # -- the log ---------------------------------------------------------------------------
 
 
-def _verify_log(log: Log, report: RebuildReport) -> Checkpoint | None:
-    """Check the stored checkpoint's signature and root; record what fails."""
+def _verify_log(log: Log, report: RebuildReport, using: str) -> Checkpoint | None:
+    """Check the stored checkpoints' signatures and roots; record what fails.
+
+    The head's checkpoint must verify and its root must be the root of the stored
+    entries and of the stored tiles. So must every earlier checkpoint the log recorded
+    (``tlog_checkpoint``): its root must be the root of the first ``size`` stored
+    entries, which catches a history rewritten and re-signed, or cut short with the
+    head set back to an older checkpoint, as long as the later checkpoints were kept.
+    """
     try:
         checkpoint = open_checkpoint(log.head().checkpoint, log.verifiers, origin=log.origin)
     except CosignatoryError as error:
@@ -238,12 +260,17 @@ def _verify_log(log: Log, report: RebuildReport) -> Checkpoint | None:
             f"the checkpoint is for {checkpoint.size} entries, the log has {log.size()}"
         )
         return checkpoint
+    if LogEntry.objects.using(using).filter(index__gte=checkpoint.size).exists():
+        report.problems.append(
+            f"entries are stored beyond the checkpoint's {checkpoint.size}: "
+            "they were added outside the log"
+        )
+    recorded = list(
+        LogCheckpoint.objects.using(using).order_by("size", "pk").values_list("pk", "size")
+    )
     try:
-        leaves: list[bytes] = []
-        for start in range(0, checkpoint.size, _CHUNK):
-            end = min(start + _CHUNK, checkpoint.size)
-            leaves.extend(leaf_hash(entry) for entry in log.entries(start, end))
-        if root_of(leaves) != checkpoint.root:
+        roots = _roots_of_entries(log, checkpoint.size, {size for _, size in recorded})
+        if roots[checkpoint.size] != checkpoint.root:
             report.problems.append(
                 "the root of the stored entries is not the checkpoint's root: "
                 "an entry was changed, added or removed"
@@ -252,7 +279,82 @@ def _verify_log(log: Log, report: RebuildReport) -> Checkpoint | None:
             report.problems.append("the root of the stored tiles is not the checkpoint's root")
     except LogStateError as error:  # entries or tiles missing from storage
         report.problems.append(f"{error} [{error.code}]")
+        return checkpoint
+    _verify_recorded_checkpoints(log, checkpoint, recorded, roots, report, using)
     return checkpoint
+
+
+_RECORDED_PROBLEMS = 10
+"""Recorded checkpoints that fail, listed one by one; the rest are counted."""
+
+
+def _verify_recorded_checkpoints(
+    log: Log,
+    head: Checkpoint,
+    recorded: list[tuple[int, int]],
+    roots: dict[int, bytes],
+    report: RebuildReport,
+    using: str,
+) -> None:
+    """Every checkpoint in ``tlog_checkpoint`` must be the log's and fit its entries."""
+    failures: list[str] = []
+    head_text = log.head().checkpoint
+    head_recorded = False
+    texts = LogCheckpoint.objects.using(using).order_by("size", "pk").values_list("pk", "text")
+    for pk, text in texts.iterator(chunk_size=_CHUNK):
+        head_recorded = head_recorded or text == head_text
+        try:
+            # The Ed25519 key alone: every checkpoint the log signs carries its signature.
+            found = open_checkpoint(text, log.verifiers[:1], origin=log.origin)
+        except CosignatoryError as error:
+            failures.append(f"recorded checkpoint #{pk} does not verify: {error} [{error.code}]")
+            continue
+        if found.size > head.size:
+            failures.append(
+                f"recorded checkpoint #{pk} is for {found.size} entries, more than the log's "
+                f"{head.size}: entries signed earlier are gone"
+            )
+        elif roots.get(found.size) != found.root:
+            failures.append(
+                f"recorded checkpoint #{pk} (size {found.size}) is not consistent with the "
+                "stored entries: the log's history was rewritten"
+            )
+    if recorded and not head_recorded:
+        failures.append("the head's checkpoint is not among the checkpoints the log recorded")
+    report.problems.extend(failures[:_RECORDED_PROBLEMS])
+    if len(failures) > _RECORDED_PROBLEMS:
+        report.problems.append(
+            f"... and {len(failures) - _RECORDED_PROBLEMS} more recorded checkpoints fail"
+        )
+
+
+def _roots_of_entries(log: Log, size: int, sizes: set[int]) -> dict[int, bytes]:
+    """The Merkle roots of the stored entries' trees at ``size`` and each of ``sizes``.
+
+    One pass over the entries, keeping only the roots of the perfect subtrees that
+    cover the leaves so far (RFC 9162 §2.1.1: the tree's root folds them from the
+    right), so memory stays logarithmic in the log's size. Raises LogStateError if
+    entries are missing from storage.
+    """
+    wanted = {n for n in sizes if 0 <= n <= size} | {size}
+    stack: list[tuple[int, bytes]] = []  # (height, hash), heights strictly decreasing
+    roots: dict[int, bytes] = {}
+    if 0 in wanted:
+        roots[0] = EMPTY_ROOT
+    for start in range(0, size, _CHUNK):
+        end = min(start + _CHUNK, size)
+        for count, entry in enumerate(log.entries(start, end), start + 1):
+            height, node = 0, leaf_hash(entry)
+            while stack and stack[-1][0] == height:
+                node = node_hash(stack.pop()[1], node)
+                height += 1
+            stack.append((height, node))
+            if count in wanted:
+                root = stack[-1][1]
+                for _, left in reversed(stack[:-1]):
+                    root = node_hash(left, root)
+                roots[count] = root
+    return roots
 
 
 def _replay(
