@@ -199,6 +199,9 @@ def _record(request: HttpRequest, signed: SignedStatement) -> Outcome:
 def submit(request: HttpRequest) -> JsonResponse:
     """Record ``{"statement": ..., "signature": ...}`` signed in the browser (JSON)."""
     try:
+        # Only JSON: a form's body was consumed by the CSRF check, and is no statement.
+        if request.content_type != "application/json":
+            raise ValueError(f"the body must be application/json, not {request.content_type}")
         signed = SignedStatement.from_json(json.loads(request.body))
     except (ValueError, RecursionError, StatementError) as error:
         outcome = _refused(
