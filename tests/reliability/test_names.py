@@ -7,11 +7,17 @@ escaping of hostile names on the public pages.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from html.parser import HTMLParser
+from xml.etree import ElementTree
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.test import Client
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -168,9 +174,252 @@ def test_names_in_one_script_are_not_mixed(name: str) -> None:
 def test_no_two_un_states_look_alike_and_none_has_a_hidden_character() -> None:
     from cosignatory.core.states import all_states
 
-    seen: dict[str, str] = {}
-    for state in all_states():
-        for name in state.names.values():
-            assert check_name(name) == name
-            owner = seen.setdefault(skeleton(name), state.code)
-            assert owner == state.code, f"{name} ({state.code}) looks like {owner}'s name"
+    names = [(state.code, name) for state in all_states() for name in state.names.values()]
+    for code, name in names:
+        assert check_name(name) == name
+        others = [other for other_code, other in names if other_code != code]
+        assert confusable_with(name, others) == [], f"{name} ({code}) looks like another"
+
+
+# -- the registrar is warned: desk, API, command line ----------------------------------------
+
+SPOOF = "Fr\u0430nce"  # with a Cyrillic a (U+0430)
+
+
+def _events() -> int:
+    from cosignatory.web.register import models as m
+
+    return m.EventRecord.objects.count()
+
+
+@pytest.fixture
+def france(log: object) -> None:
+    from cosignatory.web.register import services as s
+
+    s.initialise_register()
+    s.register_state("FRA")
+    s.register_representative("rep-1", "Jean Dupont")
+
+
+@pytest.fixture
+def desk(france: None) -> Client:
+    from cosignatory.web.accounts.roles import REGISTRAR
+    from tests.web.test_desk import make_user, verified
+
+    return verified(make_user("rita", REGISTRAR))
+
+
+def test_the_desk_warns_and_records_a_look_alike_party_only_when_confirmed(desk: Client) -> None:
+    form = {"id": "fake-fra", "kind": "organisation", "name_en": SPOOF}
+    before = _events()
+    response = desk.post("/desk/parties/new", form)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "looks like the name of the party FRA" in html
+    assert 'type="checkbox" name="allow_confusable"' in html
+    assert _events() == before
+    response = desk.post("/desk/parties/new", {**form, "allow_confusable": "on"})
+    assert response.status_code == 302
+    assert _events() == before + 1
+
+
+def test_the_desk_warns_of_a_look_alike_representative_and_mixed_alphabets(desk: Client) -> None:
+    before = _events()
+    response = desk.post("/desk/representatives/", {"id": "rep-2", "name": "JEAN DUP0NT"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "looks like the name of the representative rep-1" in html
+    response = desk.post("/desk/representatives/", {"id": "rep-3", "name": "Ivan Petr\u043ev"})
+    assert "mixes alphabets in one word (CYRILLIC, LATIN)" in response.content.decode()
+    assert _events() == before
+    # An unrelated name needs no confirmation.
+    response = desk.post("/desk/representatives/", {"id": "rep-4", "name": "Ana Lima"})
+    assert response.status_code == 302
+    assert _events() == before + 1
+
+
+def test_the_desk_shows_a_hidden_character_with_its_position(desk: Client) -> None:
+    before = _events()
+    response = desk.post(
+        "/desk/representatives/",
+        {"id": "rep-5", "name": "Ana\u202e Lima", "allow_confusable": "on"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE at position 4" in html
+    assert "E_NAME_CHARACTER" in html
+    assert _events() == before
+
+
+def test_the_api_refuses_a_look_alike_unless_allowed(france: None) -> None:
+    from cosignatory.web.api import tokens
+    from tests.api.conftest import ApiClient, assert_problem
+
+    _, secret = tokens.create_token("test-registrar", "registrar")
+    api = ApiClient(secret)
+    party = {"id": "fake-fra", "kind": "organisation", "names": {"fr": SPOOF}}
+    before = _events()
+    body = assert_problem(api.write("/parties", party), 409, "E_NAME_CONFUSABLE")
+    assert "party FRA" in body["detail"]
+    rep = {"id": "rep-2", "name": "Jean  Dupont"}
+    assert_problem(api.write("/representatives", rep, key="k2"), 409, "E_NAME_CONFUSABLE")
+    hidden = {"id": "rep-3", "name": "Ana\u2066Lima"}
+    body = assert_problem(api.write("/representatives", hidden, key="k3"), 422, "E_NAME_CHARACTER")
+    assert "U+2066" in body["detail"]
+    assert _events() == before
+    assert api.write("/parties", {**party, "allow_confusable": True}).status_code == 201
+    assert _events() == before + 1
+
+
+def test_the_cli_warns_on_stderr_and_records_only_with_allow_confusable(
+    france: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cosignatory.cli.main import main
+
+    before = _events()
+    argv = ["party", "register", "fake-fra", "--kind", "organisation", "--name", f"en={SPOOF}"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "warning:" in err and "looks like party FRA" in err
+    assert "[E_NAME_CONFUSABLE]" in err
+    assert main(["representative", "register", "rep-2", "--name", "Jean Dupont"]) == 1
+    assert "[E_NAME_CONFUSABLE]" in capsys.readouterr().err
+    assert _events() == before
+    assert main([*argv, "--allow-confusable"]) == 0
+    captured = capsys.readouterr()
+    assert "warning:" in captured.err and "recorded party fake-fra" in captured.out
+    assert _events() == before + 1
+
+
+# -- hostile names and texts are escaped on every public page ------------------------------
+
+HOSTILE_NAME = '<script>alert("name")</script> & <b>Co</b>'
+HOSTILE_TITLE = "<img src=x onerror=alert(1)> letter"
+HOSTILE_TEXT = (
+    "We agree.\n\n<script>alert('text')</script>\n\n"
+    '<img src=x onerror="alert(2)">\n\n'
+    "[click](javascript:alert(3)) and [site](https://example.org)\n"
+)
+FORMULA_NAME = '=HYPERLINK("http://example.org","x")'
+RAW = ("<b>Co</b>", "<i>The President</i>")
+
+
+class _Markup(HTMLParser):
+    """Collects what would run or load in a browser: script bodies, event-handler
+    attributes, javascript: URLs, images."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._in_script = tag == "script"
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"<{tag} {name}>")
+            if name in ("href", "src") and (value or "").strip().lower().startswith("javascript:"):
+                self.found.append(f"<{tag} {name}={value}>")
+        if tag == "img" and ("src", "x") in attrs:
+            self.found.append("<img src=x>")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script and "alert" in data:
+            self.found.append(f"<script>{data}")
+
+
+def hostile_markup(html: str) -> list[str]:
+    """What in ``html`` came from the hostile names and texts as markup, not text."""
+    parser = _Markup()
+    parser.feed(html)
+    return parser.found + [raw for raw in RAW if raw in html]
+
+
+def feed_markup(xml: bytes) -> list[str]:
+    """The same for an Atom feed: its text, and its type="html" content as HTML."""
+    found = hostile_markup(xml.decode())
+    for element in ElementTree.fromstring(xml).iter():
+        if element.get("type") in ("html", "xhtml") and element.text:
+            found += hostile_markup(element.text)
+    return found
+
+
+@pytest.fixture
+def hostile(log: object) -> None:
+    from cosignatory.web.register import services as s
+
+    s.initialise_register()
+    s.register_state("FRA")
+    s.register_party("org-x", "organisation", {"en": HOSTILE_NAME})
+    s.register_party("org-f", "organisation", {"en": FORMULA_NAME})
+    s.create_letter(
+        "l-x", {"en": HOSTILE_TITLE}, ["<i>The President</i>"], "org-x", date(2026, 1, 1)
+    )
+    s.add_text_version("l-x", {"en": HOSTILE_TEXT})
+    s.open_letter("l-x")
+    for party in ("org-x", "org-f", "FRA"):
+        s.record_attested(
+            "l-x", party, "sign", {"kind": "letter", "reference": "=1+1", "date": "2026-01-02"}
+        )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/letters/l-x/",
+        "/letters/l-x/history",
+        "/parties/org-x/",
+        "/parties/",
+        "/letters/",
+        "/search/?q=script",
+        "/search/?q=agree",
+        "/letters/l-x/feed.atom",
+        "/parties/org-x/feed.atom",
+    ],
+)
+def test_hostile_names_and_markdown_are_escaped_on_public_pages(
+    client: Client, hostile: None, path: str
+) -> None:
+    response = client.get(path)
+    assert response.status_code == 200, path
+    body = response.content.decode()
+    if path.endswith(".atom"):
+        assert feed_markup(response.content) == []
+    else:
+        assert hostile_markup(body) == []
+    if path in ("/letters/l-x/", "/parties/org-x/"):
+        assert "&lt;script&gt;alert(&quot;name&quot;)" in body  # the name, shown as text
+
+
+def test_the_letter_text_keeps_safe_links_and_drops_scripts(client: Client, hostile: None) -> None:
+    body = client.get("/letters/l-x/").content.decode()
+    assert 'href="https://example.org"' in body
+    assert "<p>We agree.</p>" in body
+    assert hostile_markup(body) == []
+
+
+def test_downloads_are_data_not_markup_or_formulas(client: Client, hostile: None) -> None:
+    response = client.get("/letters/l-x/signatories.csv")
+    csv_text = b"".join(response.streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(csv_text)))
+    cells = {cell for row in rows for cell in row}
+    assert HOSTILE_NAME in cells  # the name, as data
+    assert "'" + FORMULA_NAME in cells and FORMULA_NAME not in cells  # text, not a formula
+    response = client.get("/letters/l-x/signatories.json")
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    names = {item["party_name"] for item in json.loads(body)["items"]}
+    assert HOSTILE_NAME in names  # JSON data, served as application/json
+    assert response["Content-Type"].startswith("application/json")
+
+
+def test_the_markup_check_finds_what_it_looks_for() -> None:
+    """The escaping tests above can fail: their check sees live markup."""
+    assert hostile_markup('<p><img src=x onerror="alert(1)"></p>') == [
+        "<img onerror>",
+        "<img src=x>",
+    ]
+    assert hostile_markup("<script>alert(1)</script><a href='javascript:alert(2)'>a</a>")
+    assert hostile_markup("&lt;script&gt;alert(1)&lt;/script&gt; &lt;b&gt;Co&lt;/b&gt;") == []

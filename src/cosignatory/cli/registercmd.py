@@ -18,6 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cosignatory.cli import partycmd
 from cosignatory.cli.common import CommandError, print_json, setup_django
 from cosignatory.core.events import format_time
 
@@ -117,6 +118,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     export.add_argument("--output", "-o", metavar="FILE", help="write to FILE, not stdout")
     export.set_defaults(handler=export_signatories)
+    # `party register|state` and `representative register` (the registrar's reference
+    # data, with the look-alike name warning) live in their own module.
+    partycmd.add_commands(commands)
 
 
 # -- import ---------------------------------------------------------------------------

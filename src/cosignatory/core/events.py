@@ -281,7 +281,8 @@ def validate_fields(value: Any, fields: Mapping[str, Check], what: str) -> dict[
         try:
             out[name] = check(value[name])
         except InvalidEventError as error:
-            raise InvalidEventError(f"{what}.{name}: {error}") from None
+            # The same kind of error (a LimitError stays one), with where it was found.
+            raise type(error)(f"{what}.{name}: {error}") from None
     return out
 
 

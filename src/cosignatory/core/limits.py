@@ -78,6 +78,9 @@ IMPORT_FILE_BYTES = 32 * 1024 * 1024
 IMPORT_ROWS = 50_000
 """Rows in one CSV import (the UN has 193 member states; an open letter may have more)."""
 
+DESK_UPLOAD_BYTES = 2 * 1024 * 1024
+"""A CSV file uploaded on the desk (bigger files: ``cosignatory import``)."""
+
 STATEMENT_FILE_BYTES = 64 * 1024
 """A signed statement file uploaded on the signing page (one is under 1 KB)."""
 

@@ -15,8 +15,8 @@ two stored names differ while they look the same, and "France" spelt with a Cyri
   or Urdu name written in Arabic script, or a Sinhala name. Anywhere else they are
   refused. Names are normalised to NFC.
 * :func:`confusable_with` returns the existing names that a new name could be mistaken
-  for: the same "skeleton" per Unicode TR39 (section 4, confusable detection), folded
-  for case and spacing. :func:`mixed_scripts` says when one word mixes scripts
+  for: the same "skeleton" per Unicode TR39 (section 4, confusable detection), as
+  written, in capitals or in small letters, with runs of spaces as one. :func:`mixed_scripts` says when one word mixes scripts
   (Latin with Cyrillic). These are warnings for the registrar, never refusals of an
   event: two persons may rightly have the same name.
 
@@ -160,29 +160,33 @@ def _prototypes() -> dict[str, str]:
 
 
 def skeleton(name: str) -> str:
-    """The TR39 skeleton of ``name``, folded for case and spacing: two names with the
-    same skeleton can be mistaken for each other.
+    """The TR39 skeleton of ``name`` (runs of spaces as one): two names with the same
+    skeleton can be mistaken for each other.
 
-    TR39 section 4: NFD, each character to its prototype, NFD again. Then case is
-    folded and mapped once more (the Cyrillic U+041D is "H", so "h"), and runs of spaces
-    become one, since "FRANCE" and "France" name one party.
+    TR39 section 4: NFD, each character to its prototype, NFD again.
     """
     table = _prototypes()
+    text = unicodedata.normalize("NFD", " ".join(name.split()))
+    return unicodedata.normalize("NFD", "".join(table.get(char, char) for char in text))
 
-    def mapped(text: str) -> str:
-        return "".join(table.get(char, char) for char in unicodedata.normalize("NFD", text))
 
-    folded = mapped(mapped(" ".join(name.split())).casefold())
-    return unicodedata.normalize("NFD", folded)
+def _skeletons(name: str) -> tuple[str, str, str]:
+    """The skeletons of ``name`` as written, in capitals and in small letters.
+
+    TR39 is case-sensitive, but a reader compares "DUP0NT" with "Dupont" too: the
+    capitals' skeleton finds O/0, the small letters' finds l/I.
+    """
+    return skeleton(name), skeleton(name.upper()), skeleton(name.casefold())
 
 
 def confusable_with(name: str, existing: Iterable[str]) -> list[str]:
     """Return the names in ``existing`` that ``name`` could be mistaken for (its own
-    spelling included), in their order, without repeats."""
-    target = skeleton(name)
+    spelling included): one of their skeletons as written, in capitals or in small
+    letters is the same. In their order, without repeats."""
+    target = _skeletons(name)
     found: list[str] = []
     for other in existing:
-        if other not in found and skeleton(other) == target:
+        if other not in found and any(a == b for a, b in zip(target, _skeletons(other))):
             found.append(other)
     return found
 

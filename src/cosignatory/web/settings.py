@@ -26,6 +26,8 @@ from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from cosignatory.core import limits
+
 DATA_DIR = Path(os.environ.get("COSIGNATORY_DATA_DIR", "data")).resolve()
 
 
@@ -244,7 +246,16 @@ COSIGNATORY_WITNESSES = witnesses_from_env(os.environ.get("COSIGNATORY_WITNESSES
 # The JSON API (docs/api.md): writes a client may make per minute, per process (0: no
 # limit), and the largest request body it accepts.
 COSIGNATORY_API_WRITES_PER_MINUTE = int(os.environ.get("COSIGNATORY_API_WRITES_PER_MINUTE", "60"))
-COSIGNATORY_API_MAX_BODY_BYTES = 256 * 1024
+COSIGNATORY_API_MAX_BODY_BYTES = limits.API_BODY_BYTES
+
+# What a request may carry before anything is judged (cosignatory.core.limits, listed in
+# docs/reliability.md): a form's fields, their number, the files of one upload, and the
+# size past which an upload waits on disk rather than in memory. Over them Django answers
+# 400 and nothing is read further.
+DATA_UPLOAD_MAX_MEMORY_SIZE = limits.FORM_BODY_BYTES
+DATA_UPLOAD_MAX_NUMBER_FIELDS = limits.FORM_FIELDS_MAX
+DATA_UPLOAD_MAX_NUMBER_FILES = limits.UPLOAD_FILES_MAX
+FILE_UPLOAD_MAX_MEMORY_SIZE = limits.UPLOAD_MEMORY_BYTES
 
 # Email notices (cosignatory.web.notices) go out through this SMTP server.
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

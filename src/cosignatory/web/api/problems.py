@@ -31,6 +31,8 @@ from ninja.errors import (
 )
 
 from cosignatory.core import errors as core
+from cosignatory.core.limits import LimitError
+from cosignatory.core.names import ConfusableNameError, NameCharacterError
 from cosignatory.core.states import UnknownStateError
 from cosignatory.errors import CosignatoryError
 from cosignatory.tlog import errors as tlog
@@ -71,8 +73,11 @@ _TABLE: tuple[tuple[type[CosignatoryError], int, str], ...] = (
     (core.TextVersionError, 409, "Not the text version that can be signed"),
     (core.SymbolError, 409, "The symbol is out of sequence or used"),
     (core.ClockError, 409, "The event is dated before the one before it"),
+    (ConfusableNameError, 409, "The name looks like a registered one: confirm it"),
     # What was sent can never be recorded: 422 Unprocessable Content.
     (core.InvalidEventError, 422, "A field is malformed"),
+    (LimitError, 422, "A field is over one of the register's limits"),
+    (NameCharacterError, 422, "A name holds an invisible or text-direction character"),
     (core.WrongPartyError, 422, "The representative acts for another party"),
     (core.KeyRevokedError, 422, "The key was revoked"),
     (core.KeyExpiredError, 422, "The key is not valid at that time"),

@@ -45,7 +45,9 @@ from cosignatory.web.api.schemas import (
     TransmitIn,
     WriteResult,
 )
+from cosignatory.web.register import lookalikes
 from cosignatory.web.register import services as s
+from cosignatory.web.register.services import Recorded
 
 IdPath = Annotated[str, Path(pattern=ID_PATTERN)]
 
@@ -99,16 +101,36 @@ def register_party(request: HttpRequest, key: IdempotencyKey, body: PartyIn) -> 
     return once(
         request,
         key,
-        lambda: s.register_party(
-            body.id, body.kind, body.names, body.code, body.contact, body.members
+        lambda: _unless_lookalike(
+            lambda: lookalikes.party_lookalikes(body.names, body.id),
+            body.allow_confusable,
+            lambda: s.register_party(
+                body.id, body.kind, body.names, body.code, body.contact, body.members
+            ),
         ),
     )
+
+
+def _unless_lookalike(
+    found: Callable[[], list[lookalikes.Lookalike]], allow: bool, call: Callable[[], Recorded]
+) -> Recorded:
+    """Run ``call`` unless a look-alike name is unconfirmed (409 E_NAME_CONFUSABLE)."""
+    lookalikes.refuse_unconfirmed(found(), allow)
+    return call()
 
 
 @_write("/states", "Register a state by its ISO 3166-1 alpha-3 code")
 def register_state(request: HttpRequest, key: IdempotencyKey, body: StateIn) -> HttpResponse:
     """Its names in the six UN languages come from CLDR."""
-    return once(request, key, lambda: s.register_state(body.code.upper(), body.contact))
+    return once(
+        request,
+        key,
+        lambda: _unless_lookalike(
+            lambda: lookalikes.state_lookalikes(body.code),
+            body.allow_confusable,
+            lambda: s.register_state(body.code.upper(), body.contact),
+        ),
+    )
 
 
 @_write("/parties/{party}/contact", "Set a party's contact address")
@@ -122,7 +144,15 @@ def set_party_contact(
 def register_representative(
     request: HttpRequest, key: IdempotencyKey, body: RepresentativeIn
 ) -> HttpResponse:
-    return once(request, key, lambda: s.register_representative(body.id, body.name, body.contact))
+    return once(
+        request,
+        key,
+        lambda: _unless_lookalike(
+            lambda: lookalikes.representative_lookalikes(body.name, body.id),
+            body.allow_confusable,
+            lambda: s.register_representative(body.id, body.name, body.contact),
+        ),
+    )
 
 
 @_write("/mandates", "Grant a representative a mandate for a party")

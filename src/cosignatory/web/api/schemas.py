@@ -322,11 +322,21 @@ class PartyIn(_In):
     code: Line | None = None
     contact: Line | None = Field(None, description="email address for notices")
     members: list[Id] | None = Field(None, description="a group's member parties")
+    allow_confusable: bool = Field(
+        False,
+        description="record the name even if it looks like a registered one "
+        "(otherwise 409 E_NAME_CONFUSABLE)",
+    )
 
 
 class StateIn(_In):
     code: str = Field(pattern=r"^[A-Za-z]{3}$", description="ISO 3166-1 alpha-3")
     contact: Line | None = None
+    allow_confusable: bool = Field(
+        False,
+        description="record the name even if it looks like a registered one "
+        "(otherwise 409 E_NAME_CONFUSABLE)",
+    )
 
 
 class ContactIn(_In):
@@ -337,6 +347,11 @@ class RepresentativeIn(_In):
     id: Id
     name: Line
     contact: Line | None = None
+    allow_confusable: bool = Field(
+        False,
+        description="record the name even if it looks like a registered one "
+        "(otherwise 409 E_NAME_CONFUSABLE)",
+    )
 
 
 class MandateIn(_In):

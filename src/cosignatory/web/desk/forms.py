@@ -16,8 +16,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from cosignatory.core import limits
 from cosignatory.core.events import LANGUAGES
 from cosignatory.web.register import models as m
+from cosignatory.web.register.lookalikes import Lookalike
 from cosignatory.web.ui.locale import direction, language_name, localised
 
 INSTRUMENT_KINDS = [
@@ -61,7 +63,7 @@ class NamesForm(forms.Form):
         names = {
             f"{self.names_prefix}_{code}": forms.CharField(
                 label=f"{self.names_label} — {language_name(code)}",
-                max_length=300,
+                max_length=limits.NAME_CHARS,
                 required=False,
                 widget=forms.TextInput(attrs={"lang": code, "dir": direction(code)}),
             )
@@ -83,6 +85,45 @@ class NamesForm(forms.Form):
         if not self.names():
             raise ValidationError(_("Give the name in one language at least."), code="names")
         return cleaned
+
+
+class LookalikeForm(forms.Form):
+    """A form that records a name: it asks the registrar to confirm a look-alike.
+
+    ``allow_confusable`` stays hidden (and false) until :meth:`warn` shows it as a
+    checkbox beside the warning; ticking it and sending the form again records the name.
+    """
+
+    allow_confusable = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["allow_confusable"] = self.fields.pop("allow_confusable")  # last
+
+    def warn(self, found: list[Lookalike]) -> None:
+        """Show what the name looks like, and the checkbox that confirms it."""
+        field = self.fields["allow_confusable"]
+        field.widget = forms.CheckboxInput()
+        field.label = _("The name is right: record it although it looks like another")
+        for item in found:
+            self.add_error(None, lookalike_text(item))
+
+    def confirmed(self) -> bool:
+        return bool(self.cleaned_data.get("allow_confusable"))
+
+
+def lookalike_text(item: Lookalike) -> str:
+    """The desk's warning for one look-alike, in the registrar's language."""
+    if item.scripts:
+        return _(
+            "“%(name)s” mixes alphabets in one word (%(scripts)s): a letter of one may "
+            "stand in for its look-alike in another."
+        ) % {"name": item.name, "scripts": ", ".join(item.scripts)}
+    if item.kind == "party":
+        text = _("“%(name)s” looks like the name of the party %(id)s: “%(existing)s”.")
+    else:
+        text = _("“%(name)s” looks like the name of the representative %(id)s: “%(existing)s”.")
+    return text % {"name": item.name, "id": item.id, "existing": item.existing}
 
 
 class BodyForm(NamesForm):
@@ -122,7 +163,7 @@ class SessionForm(NamesForm):
         return cleaned
 
 
-class StateForm(forms.Form):
+class StateForm(LookalikeForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "state_%s")  # beside PartyForm on one page
         super().__init__(*args, **kwargs)
@@ -140,7 +181,7 @@ class StateForm(forms.Form):
         return str(self.cleaned_data["code"]).strip().upper()
 
 
-class PartyForm(NamesForm):
+class PartyForm(NamesForm, LookalikeForm):
     id = _id_field(_("Identifier"))
     kind = forms.ChoiceField(
         label=_("Kind"),
@@ -172,9 +213,9 @@ class PartyForm(NamesForm):
         return cleaned
 
 
-class RepresentativeForm(forms.Form):
+class RepresentativeForm(LookalikeForm):
     id = _id_field(_("Identifier"))
-    name = forms.CharField(label=_("Name"), max_length=300)
+    name = forms.CharField(label=_("Name"), max_length=limits.NAME_CHARS)
     contact = forms.EmailField(label=_("Contact email"), required=False)
 
 
@@ -183,7 +224,9 @@ class InstrumentForm(forms.Form):
 
     instrument_kind = forms.ChoiceField(label=_("Instrument"), choices=INSTRUMENT_KINDS)
     reference = forms.CharField(
-        label=_("Reference"), max_length=200, help_text=_("For example the note's number")
+        label=_("Reference"),
+        max_length=limits.REFERENCE_CHARS,
+        help_text=_("For example the note's number"),
     )
     instrument_date = forms.DateField(
         label=_("Date of the instrument"), widget=forms.DateInput(attrs={"type": "date"})
@@ -226,7 +269,7 @@ class MandateForm(InstrumentForm):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=500)
+    reason = forms.CharField(label=_("Reason"), max_length=limits.REASON_CHARS)
 
 
 class KeyForm(forms.Form):

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from cosignatory.core import limits
 from cosignatory.core.state import AFTER_TRANSMISSION
 from cosignatory.errors import CosignatoryError
 from cosignatory.web.accounts.roles import registrar_required
@@ -38,7 +39,7 @@ from cosignatory.web.desk.forms import (
 from cosignatory.web.register import intake, services
 from cosignatory.web.register import models as m
 
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_UPLOAD_BYTES = limits.DESK_UPLOAD_BYTES
 """The largest CSV file the desk takes (bigger files: ``cosignatory import``)."""
 _PENDING = "desk-import"  # session key: the one upload awaiting confirmation
 

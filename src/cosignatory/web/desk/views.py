@@ -5,6 +5,10 @@ Every view is behind :func:`registrar_required` (role ``registrar``, second fact
 passed); every change is a POST that calls one service of
 :mod:`cosignatory.web.register.services`, so each is one event in the log. A refusal
 by the register's rules is shown on the form, and nothing is recorded.
+
+A party or representative whose name looks like one already registered
+(:mod:`cosignatory.web.register.lookalikes`) is not recorded until the registrar ticks
+the confirmation the warning shows.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from cosignatory.web.desk.common import STATUS_LABELS, STATUSES, attempt
 from cosignatory.web.desk.forms import (
     BodyForm,
     KeyForm,
+    LookalikeForm,
     MandateForm,
     PartyForm,
     ReasonForm,
@@ -33,6 +38,12 @@ from cosignatory.web.desk.forms import (
 )
 from cosignatory.web.register import models as m
 from cosignatory.web.register import services
+from cosignatory.web.register.lookalikes import (
+    Lookalike,
+    party_lookalikes,
+    representative_lookalikes,
+    state_lookalikes,
+)
 
 
 @registrar_required
@@ -125,6 +136,14 @@ def sessions(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _unconfirmed(form: LookalikeForm, found: list[Lookalike]) -> bool:
+    """Whether to stop and warn: look-alikes were found and not confirmed."""
+    if found and not form.confirmed():
+        form.warn(found)
+        return True
+    return False
+
+
 # -- parties -----------------------------------------------------------------------------
 
 
@@ -152,7 +171,7 @@ def parties(request: HttpRequest) -> HttpResponse:
 @require_POST
 def add_state(request: HttpRequest) -> HttpResponse:
     form = StateForm(request.POST)
-    if form.is_valid():
+    if form.is_valid() and not _unconfirmed(form, state_lookalikes(form.cleaned_data["code"])):
         d = form.cleaned_data
         if attempt(
             request,
@@ -168,7 +187,9 @@ def add_state(request: HttpRequest) -> HttpResponse:
 @require_POST
 def add_party(request: HttpRequest) -> HttpResponse:
     form = PartyForm(request.POST)
-    if form.is_valid():
+    if form.is_valid() and not _unconfirmed(
+        form, party_lookalikes(form.names(), form.cleaned_data["id"])
+    ):
         d = form.cleaned_data
         if attempt(
             request,
@@ -192,7 +213,13 @@ def add_party(request: HttpRequest) -> HttpResponse:
 @registrar_required
 def representatives(request: HttpRequest) -> HttpResponse:
     form = RepresentativeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and not _unconfirmed(
+            form, representative_lookalikes(form.cleaned_data["name"], form.cleaned_data["id"])
+        )
+    ):
         d = form.cleaned_data
         if attempt(
             request,

@@ -29,6 +29,7 @@ from typing import Any
 
 from django.db import transaction
 
+from cosignatory.core import limits
 from cosignatory.core import state as core
 from cosignatory.core.errors import DuplicateEntityError, NotSignedError, UnknownEntityError
 from cosignatory.core.events import Event, check_id, parse_date
@@ -40,8 +41,8 @@ from cosignatory.web.register import services
 COLUMNS = ("party", "representative", "instrument_kind", "reference", "date")
 """The columns every file's header names, in any order."""
 OPTIONAL_COLUMNS = ("action",)
-MAX_ROWS = 50_000
-MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_ROWS = limits.IMPORT_ROWS
+MAX_FILE_BYTES = limits.IMPORT_FILE_BYTES
 FIELD_LIMITS = {
     "party": 64,
     "representative": 64,

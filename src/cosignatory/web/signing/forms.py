@@ -7,10 +7,11 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cosignatory.core import limits
 from cosignatory.core.errors import StatementError
 from cosignatory.core.statements import SignedStatement
 
-MAX_FILE_BYTES = 64 * 1024  # a statement file is well under 1 KB
+MAX_FILE_BYTES = limits.STATEMENT_FILE_BYTES  # a statement file is well under 1 KB
 
 
 class StatementFileForm(forms.Form):
