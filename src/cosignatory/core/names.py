@@ -16,9 +16,10 @@ two stored names differ while they look the same, and "France" spelt with a Cyri
   refused. Names are normalised to NFC.
 * :func:`confusable_with` returns the existing names that a new name could be mistaken
   for: the same "skeleton" per Unicode TR39 (section 4, confusable detection), as
-  written, in capitals or in small letters, with runs of spaces as one. :func:`mixed_scripts` says when one word mixes scripts
-  (Latin with Cyrillic). These are warnings for the registrar, never refusals of an
-  event: two persons may rightly have the same name.
+  written, in capitals or in small letters, with runs of spaces as one.
+  :func:`mixed_scripts` says when one word mixes scripts (Latin with Cyrillic). These
+  are warnings for the registrar, never refusals of an event: two persons may rightly
+  have the same name.
 
 The confusable data is Unicode's ``confusables.txt`` as shipped in the
 ``confusable-homoglyphs`` package (no download at run time).
@@ -186,7 +187,9 @@ def confusable_with(name: str, existing: Iterable[str]) -> list[str]:
     target = _skeletons(name)
     found: list[str] = []
     for other in existing:
-        if other not in found and any(a == b for a, b in zip(target, _skeletons(other))):
+        if other not in found and any(
+            a == b for a, b in zip(target, _skeletons(other), strict=True)
+        ):
             found.append(other)
     return found
 
