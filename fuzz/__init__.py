@@ -1,0 +1,1 @@
+"""Fuzzing harnesses for every parser of outside data (see fuzz/README.md)."""

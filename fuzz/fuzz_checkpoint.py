@@ -1,0 +1,14 @@
+"""Fuzz checkpoint bodies (C2SP tlog-checkpoint).
+
+Run: .venv/bin/python fuzz/fuzz_checkpoint.py [CORPUS_DIR] -runs=N (see fuzz/README.md).
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fuzz.harness import run
+
+if __name__ == "__main__":
+    run("checkpoint")

@@ -1,0 +1,14 @@
+"""Fuzz signed notes (C2SP signed-note), opened with the seeds' keys and trust policy.
+
+Run: .venv/bin/python fuzz/fuzz_note.py [CORPUS_DIR] -runs=N (see fuzz/README.md).
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fuzz.harness import run
+
+if __name__ == "__main__":
+    run("note")
