@@ -1,0 +1,291 @@
+"""``intake``: bulk intake of self-signed statements against the raw Ed25519 limit.
+
+Issue 6, target 2: ``cosignatory import LETTER FILE --statements --apply`` and
+``POST /api/v1/statements/batch`` must record at least half as many statements per
+second as one core verifies bare Ed25519 signatures (``cryptography``), measured in the
+same run. The run registers S persons (a party, a representative, a key and a mandate
+each; untimed, appended in bulk), has each sign two open letters, then times:
+
+- the raw limit: S bare ``Ed25519PublicKey.verify`` calls on one core, and the same
+  triples through the intake's pool on every core;
+- the import of S statements for the first letter, as the CLI runs it (read, verify,
+  judge, one batch append, project);
+- the batch API for the second letter, S statements in requests of 250, through
+  Django's test client in this process (no network: the server's own cost).
+
+S is ``COSIGNATORY_BENCH_STATEMENTS`` (default 100,000), or ``--statements`` when run
+as ``python -m bench.intake``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench import report
+from bench.measure import Measurement, measure
+from bench.run import Run, best, row, samples_json, say
+
+DEFAULT_STATEMENTS = 100_000
+TARGET = 0.5  # statements/s over one core's raw Ed25519 verifications/s
+LETTERS = ("bench-import", "bench-api")
+_SETUP_CHUNK = 5_000
+
+
+def statement_count() -> int:
+    """The number of statements: ``COSIGNATORY_BENCH_STATEMENTS``, else 100,000."""
+    return int(os.environ.get("COSIGNATORY_BENCH_STATEMENTS", DEFAULT_STATEMENTS))
+
+
+def bench_intake(run: Run) -> dict[str, Any]:
+    """Set up S signers, then time raw verification, the import and the batch API."""
+    from cosignatory.core.sigpool import cores, verify_many, verify_one
+
+    count = statement_count()
+    say(f"intake: a fresh register with {count:,} signers (not timed)")
+    run.workspace.reset()
+    files = _setup(count, run.seed)
+    triples = files["triples"]
+    raw = [
+        measure("raw Ed25519 verify, 1 core", count, lambda: [verify_one(t) for t in triples])[1]
+    ]
+    pooled = [
+        measure(
+            f"intake pool, {cores()} processes", count, lambda: verify_many(triples, workers=None)
+        )[1]
+    ]
+    say(f"intake: cosignatory import of {count:,} statements")
+    imported = [_time_import(files["import"], count)]
+    say(f"intake: the batch API, {count:,} statements in requests of 250")
+    api = [_time_api(files["api"], count)]
+    _check_rebuild()
+
+    limit = best(raw).rate
+    rows = [row(samples) for samples in (raw, pooled, imported, api)]
+    print("## Bulk intake of self-signed statements\n")
+    print(
+        report.table(
+            ["phase", "statements", "seconds", "CPU s (this process)", "per second", "peak RSS MB"],
+            rows,
+        )
+    )
+    verdict = []
+    for name, samples in (("import", imported), ("batch API", api)):
+        ratio = best(samples).rate / limit
+        verdict.append(
+            [
+                name,
+                f"{ratio:.2f}",
+                f"{TARGET:.2f}",
+                "met" if ratio >= TARGET else f"missed by {TARGET - ratio:.2f}",
+            ]
+        )
+    print(report.table(["path", "ratio to raw 1-core", "target", ""], verdict, numeric=False))
+    return {
+        "statements": count,
+        "cores": cores(),
+        "raw": samples_json(raw),
+        "pool": samples_json(pooled),
+        "import": samples_json(imported),
+        "api": samples_json(api),
+        "ratio_import": round(best(imported).rate / limit, 3),
+        "ratio_api": round(best(api).rate / limit, 3),
+        "target": TARGET,
+    }
+
+
+# -- the register (untimed) ---------------------------------------------------------------
+
+
+def _setup(count: int, seed: int) -> dict[str, Any]:
+    """Register ``count`` persons in bulk, open both letters, and write the statements."""
+    import random
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from cosignatory.core.statements import SignedStatement, Statement
+    from cosignatory.web.register import models as m
+    from cosignatory.web.register import services as s
+
+    generator = random.Random(seed)
+    start = datetime.now(UTC) - timedelta(days=30)
+    s.initialise_register()
+    keys = [Ed25519PrivateKey.from_private_bytes(generator.randbytes(32)) for _ in range(count)]
+    events: list[tuple[str, dict[str, Any]]] = []
+    for n, key in enumerate(keys):
+        party, rep = f"person-{n}", f"rep-{n}"
+        public = base64.b64encode(key.public_key().public_bytes_raw()).decode()
+        events += [
+            ("party.registered", {"id": party, "kind": "person", "names": {"en": f"Person {n}"}}),
+            ("representative.registered", {"id": rep, "name": f"Person {n}"}),
+            (
+                "mandate.granted",
+                {
+                    "id": f"mandate-{n}",
+                    "representative": rep,
+                    "party": party,
+                    "valid_from": _time(start),
+                    "credential": {"kind": "email", "reference": f"EM/{n}", "date": "2026-01-01"},
+                },
+            ),
+            (
+                "key.registered",
+                {
+                    "id": f"key-{n}",
+                    "representative": rep,
+                    "public_key": public,
+                    "valid_from": _time(start),
+                },
+            ),
+        ]
+    _append_in_bulk(events)
+    for letter in LETTERS:
+        s.create_letter(
+            letter, {"en": "An open letter"}, ["The President"], "person-0", start.date()
+        )
+        s.add_text_version(letter, {"en": f"We support {letter}."})
+        s.open_letter(letter)
+    say(f"intake: signing {2 * count:,} statements (not timed)")
+    made = datetime.now(UTC) - timedelta(minutes=1)
+    out: dict[str, Any] = {"triples": []}
+    for letter in LETTERS:
+        text_hash = m.TextVersion.objects.get(letter_id=letter, version=1).text_hash
+        signed = []
+        for n, key in enumerate(keys):
+            statement = Statement(
+                "sign", letter, 1, text_hash, f"person-{n}", f"rep-{n}", f"key-{n}", made
+            )
+            signature = statement.sign(key)
+            signed.append(SignedStatement(statement, signature).to_json())
+            if letter == LETTERS[0]:
+                out["triples"].append(
+                    (key.public_key().public_bytes_raw(), signature, statement.signed_bytes())
+                )
+        out["import" if letter == LETTERS[0] else "api"] = signed
+    return out
+
+
+def _time(moment: datetime) -> str:
+    from cosignatory.core.events import format_time
+
+    return format_time(moment)
+
+
+def _append_in_bulk(events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Seal, append and project setup events in chunks: what the services would record,
+    without one transaction and one checkpoint per event."""
+    from django.db import transaction
+
+    from cosignatory.core.events import Event
+    from cosignatory.web.log.services import get_log
+    from cosignatory.web.register import services as s
+    from cosignatory.web.register.projector import project
+
+    signer = s.registrar_signer()
+    key_id = s.registrar_key_id(signer)
+    moment = datetime.now(UTC)  # after the registrar key, before the letters
+    for first in range(0, len(events), _SETUP_CHUNK):
+        chunk = events[first : first + _SETUP_CHUNK]
+        sealed = []
+        for kind, data in chunk:
+            event = Event.make(kind, moment, data)
+            sealed.append(event.sealed(key_id, signer.sign(event.signed_bytes())))
+        with transaction.atomic():
+            log = get_log()
+            log.storage.lock()  # type: ignore[attr-defined]
+            result = log.append_batch([event.to_bytes() for event in sealed])
+            for offset, event in enumerate(sealed):
+                project(event, result.first_index + offset)
+
+
+# -- what is timed --------------------------------------------------------------------------
+
+
+def _time_import(statements: list[dict[str, Any]], count: int) -> Measurement:
+    """``cosignatory import LETTER FILE --statements --apply``, in this process."""
+    import tempfile
+
+    from cosignatory.cli.main import main
+
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
+        for statement in statements:
+            handle.write(json.dumps(statement, separators=(",", ":")) + "\n")
+        path = handle.name
+    try:
+        code, m = measure(
+            "cosignatory import --statements --apply",
+            count,
+            lambda: main(["import", LETTERS[0], path, "--statements", "--apply"]),
+        )
+    finally:
+        os.unlink(path)
+    if code != 0:
+        raise RuntimeError(f"cosignatory import exited with {code}")
+    return m
+
+
+def _time_api(statements: list[dict[str, Any]], count: int) -> Measurement:
+    """POST /api/v1/statements/batch, 250 statements a request, one after the other."""
+    from django.conf import settings
+    from django.test import Client
+
+    from cosignatory.web.api import tokens
+    from cosignatory.web.api.statements import MAX_BATCH
+
+    settings.COSIGNATORY_API_WRITES_PER_MINUTE = 0  # no rate limit for the benchmark
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    _, secret = tokens.create_token("bench-registrar", "registrar")
+    client = Client(headers={"Authorization": f"Bearer {secret}"})
+    bodies = [
+        json.dumps(statements[start : start + MAX_BATCH]).encode()
+        for start in range(0, len(statements), MAX_BATCH)
+    ]
+
+    def post_all() -> int:
+        recorded = 0
+        for data in bodies:
+            response = client.post(
+                "/api/v1/statements/batch", data, content_type="application/json"
+            )
+            if response.status_code != 201:
+                raise RuntimeError(
+                    f"the batch API answered {response.status_code}: {response.content[:300]!r}"
+                )
+            recorded += response.json()["recorded"]
+        return recorded
+
+    recorded, m = measure("POST /api/v1/statements/batch (250 each)", count, post_all)
+    if recorded != count:
+        raise RuntimeError(f"the batch API recorded {recorded}, not {count}")
+    return m
+
+
+def _check_rebuild() -> None:
+    """The tables must be what replaying the log gives (not timed)."""
+    from cosignatory.web.register.rebuild import rebuild
+
+    say("intake: cosignatory rebuild (not timed)")
+    report_ = rebuild()
+    if not report_.identical:
+        raise RuntimeError("rebuild differs: " + "; ".join(report_.details()[:5]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.intake [--statements N]``: this benchmark alone."""
+    parser = argparse.ArgumentParser(prog="python -m bench.intake", description=__doc__)
+    parser.add_argument("--statements", type=int, default=statement_count(), metavar="N")
+    parser.add_argument("--seed", type=int, default=2019)
+    args = parser.parse_args(argv)
+    os.environ["COSIGNATORY_BENCH_STATEMENTS"] = str(args.statements)
+    from bench.__main__ import main as bench_main
+
+    return bench_main(["intake", "--seed", str(args.seed)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
