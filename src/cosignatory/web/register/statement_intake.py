@@ -41,7 +41,7 @@ from django.db import transaction
 
 from cosignatory.core import state as core
 from cosignatory.core.events import Event
-from cosignatory.core.sigpool import PreverifiedRegister, Triple, verify_many
+from cosignatory.core.sigpool import Claim, PreverifiedRegister, verify_statements
 from cosignatory.core.statements import SignedStatement
 from cosignatory.errors import CosignatoryError
 from cosignatory.web.log.services import get_log, reset_log_cache
@@ -124,7 +124,7 @@ class StatementPlan:
     rows: tuple[JudgedStatement, ...]
     errors: tuple[ItemError, ...]
     statements: tuple[tuple[int, SignedStatement], ...]
-    verified: frozenset[Triple]
+    verified: frozenset[Claim]
 
     @property
     def changes(self) -> tuple[JudgedStatement, ...]:
@@ -246,16 +246,16 @@ def plan_statements(
 
 def _verify(
     statements: Sequence[tuple[int, SignedStatement]], workers: int | None
-) -> frozenset[Triple]:
+) -> frozenset[Claim]:
     """The triples of the statements whose signature verifies with the key they name."""
     keys = _public_keys({signed.statement.key for _, signed in statements})
-    triples: list[Triple] = []
+    claims: list[Claim] = []
     for _, signed in statements:
         public_key = keys.get(signed.statement.key)
         if public_key is not None:
-            triples.append((public_key, signed.signature, signed.statement.signed_bytes()))
-    results = verify_many(triples, workers)
-    return frozenset(triple for triple, ok in zip(triples, results, strict=True) if ok)
+            claims.append((public_key, signed.signature, signed.statement))
+    results = verify_statements(claims, workers)
+    return frozenset(claim for claim, ok in zip(claims, results, strict=True) if ok)
 
 
 def _public_keys(ids: set[str]) -> dict[str, bytes]:
@@ -282,7 +282,7 @@ class _State:
 
 def _judge(
     statements: Sequence[tuple[int, SignedStatement]],
-    verified: frozenset[Triple],
+    verified: frozenset[Claim],
     letter: str | None,
     base_index: int | None,
 ) -> tuple[list[JudgedStatement], list[ItemError], list[Event]]:
@@ -425,7 +425,7 @@ def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
         yield ordered[start : start + _QUERY_CHUNK]
 
 
-def _load(statements: Sequence[tuple[int, SignedStatement]], verified: frozenset[Triple]) -> _State:
+def _load(statements: Sequence[tuple[int, SignedStatement]], verified: frozenset[Claim]) -> _State:
     """Load, in a few queries per 500 identifiers, what the statements name."""
     named = [signed.statement for _, signed in statements]
     party_ids = {s.party for s in named}
