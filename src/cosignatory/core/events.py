@@ -511,8 +511,9 @@ class Event:
             "sig": base64.b64encode(self.registrar_sig).decode(),
         }
         data = canonical_json(entry)
-        if len(data) > MAX_ENTRY_BYTES:
-            raise InvalidEventError(f"event is {len(data)} bytes; the limit is {MAX_ENTRY_BYTES}")
+        # A LimitError: e.g. six long texts of one version can pass each text's limit
+        # and still not fit one log entry together.
+        limits.check_size(len(data), MAX_ENTRY_BYTES, "the event's log entry")
         return data
 
     @classmethod
@@ -522,8 +523,7 @@ class Event:
         The entry must be exactly the canonical encoding of what it holds, so one
         event has one encoding and one leaf hash.
         """
-        if len(entry) > MAX_ENTRY_BYTES:
-            raise InvalidEventError("event entry is too large")
+        limits.check_size(len(entry), MAX_ENTRY_BYTES, "the event entry")
         try:
             raw = json.loads(entry.decode("utf-8"))
         # ValueError, not only JSONDecodeError: an integer of over 4,300 digits is refused
