@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from cosignatory import __version__
 from cosignatory.cli import (
     account,
+    backup,
     keys,
     logcmd,
     noticescmd,
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     registercmd.add_commands(commands)
     sign.add_commands(commands)
     rebuild.add_commands(commands)
+    backup.add_commands(commands)
     tokencmd.add_commands(commands)
     verifycmd.add_commands(commands)
     witnesscmd.add_commands(commands)

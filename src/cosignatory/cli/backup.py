@@ -1,0 +1,581 @@
+"""``cosignatory backup`` and ``cosignatory restore``: the register's database in one file.
+
+A backup file is a POSIX tar archive of two members: ``manifest.json`` (the format,
+the kind of database, the log's origin and its signed checkpoint at the moment of the
+backup, the payload's length and SHA-256) and the payload itself: a consistent copy of
+the SQLite database made with SQLite's online backup API, or a ``pg_dump`` archive
+(custom format) taken in one exported snapshot. Both are safe while the server runs.
+
+Restore checks the file before it touches anything (bad input changes nothing), and
+checks the data it restores: the backup's checkpoint must verify with the log's keys
+in ``COSIGNATORY_KEY_DIR``, and :func:`cosignatory.web.register.rebuild.rebuild` must
+find the log sound (checkpoint signature, Merkle root of the entries and of the tiles)
+and the tables identical to a replay of the log. The log's keys are secrets and are
+not in the backup: they are backed up separately (docs/cli.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cosignatory import __version__
+from cosignatory.cli.common import CommandError, print_json, setup_django
+from cosignatory.errors import CosignatoryError
+
+FORMAT = "cosignatory-backup"
+VERSION = 1
+MANIFEST = "manifest.json"
+PAYLOADS = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
+_MANIFEST_LIMIT = 1 << 20
+_COPY_CHUNK = 1 << 20
+
+
+class BackupInvalidError(CosignatoryError):
+    """The file is not a Cosignatory backup, or it is truncated or damaged."""
+
+    code = "E_BACKUP_INVALID"
+
+
+class BackupDatabaseError(CosignatoryError):
+    """The backup is of the other kind of database (SQLite vs PostgreSQL)."""
+
+    code = "E_BACKUP_DATABASE"
+
+
+class BackupToolError(CosignatoryError):
+    """``pg_dump`` or ``pg_restore`` is missing, or failed."""
+
+    code = "E_BACKUP_TOOL"
+
+
+class RestoreRefusedError(CosignatoryError):
+    """The restore would overwrite a register, or the backup is of another log."""
+
+    code = "E_RESTORE_REFUSED"
+
+
+class RestoreUnverifiedError(CosignatoryError):
+    """The restored data does not verify against its log, or its log against its keys."""
+
+    code = "E_RESTORE_UNVERIFIED"
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    backup = commands.add_parser(
+        "backup",
+        help="write a consistent copy of the register's database to a file",
+        description="Write the whole database (log, register, accounts, tokens) to FILE, "
+        "a tar archive holding a manifest (the log's origin and its signed checkpoint at "
+        "the moment of the backup) and the data: a copy made with SQLite's online backup "
+        "API, or a pg_dump archive (custom format, needs PostgreSQL's client tools) taken "
+        "in one snapshot. Safe while the server runs. The log's and registrar's keys "
+        "(COSIGNATORY_KEY_DIR) are not included: back them up separately. Refuses to "
+        "overwrite FILE unless --force.",
+    )
+    backup.add_argument("file", metavar="FILE", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    backup.add_argument("--json", action="store_true", help="print the result as JSON")
+    backup.set_defaults(handler=backup_register)
+
+    restore = commands.add_parser(
+        "restore",
+        help="restore the register's database from a backup file, and verify it",
+        description="Check FILE (a `cosignatory backup` of the same kind of database), then "
+        "replace the database with it and verify the result: the backup's checkpoint must "
+        "verify with the log's keys in COSIGNATORY_KEY_DIR, the Merkle root of the "
+        "restored entries must be the one it signs, and `cosignatory rebuild` must find "
+        "every table identical. Refuses to overwrite a register whose log has a "
+        "checkpoint unless --force. Stop the server first. Exit 1 with a reason "
+        "[E_BACKUP_INVALID, E_BACKUP_DATABASE, E_BACKUP_TOOL, E_RESTORE_REFUSED, "
+        "E_RESTORE_UNVERIFIED] otherwise; a bad file changes nothing.",
+    )
+    restore.add_argument("file", metavar="FILE", help="the backup file to read")
+    restore.add_argument(
+        "--force", action="store_true", help="replace a database that already holds a register"
+    )
+    restore.add_argument("--json", action="store_true", help="print the result as JSON")
+    restore.set_defaults(handler=restore_register)
+
+
+# -- the file ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a backup file says about itself; built only by :meth:`from_json`."""
+
+    database: str
+    origin: str
+    size: int
+    checkpoint: str
+    created: str
+    payload_bytes: int
+    payload_sha256: str
+
+    @property
+    def payload_name(self) -> str:
+        return PAYLOADS[self.database]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "database": self.database,
+            "origin": self.origin,
+            "size": self.size,
+            "checkpoint": self.checkpoint,
+            "created": self.created,
+            "cosignatory": __version__,
+            "payload": {
+                "name": self.payload_name,
+                "bytes": self.payload_bytes,
+                "sha256": self.payload_sha256,
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Manifest:
+        """Parse a manifest; raises BackupInvalidError for anything but version 1's shape."""
+        try:
+            value = json.loads(data)
+            if value.get("format") != FORMAT:
+                raise BackupInvalidError("the file is not a Cosignatory backup")
+            if value.get("version") != VERSION:
+                raise BackupInvalidError(
+                    f"backup format version {value.get('version')!r} is not supported "
+                    f"(this is cosignatory {__version__}, which reads version {VERSION})"
+                )
+            payload = value["payload"]
+            manifest = cls(
+                database=value["database"],
+                origin=value["origin"],
+                size=value["size"],
+                checkpoint=value["checkpoint"],
+                created=value["created"],
+                payload_bytes=payload["bytes"],
+                payload_sha256=payload["sha256"],
+            )
+            types_ok = all(
+                isinstance(v, t)
+                for v, t in (
+                    (manifest.origin, str),
+                    (manifest.size, int),
+                    (manifest.checkpoint, str),
+                    (manifest.created, str),
+                    (manifest.payload_bytes, int),
+                    (manifest.payload_sha256, str),
+                )
+            )
+            if not types_ok or manifest.database not in PAYLOADS:
+                raise BackupInvalidError("the backup's manifest is malformed")
+            if payload.get("name") != manifest.payload_name:
+                raise BackupInvalidError("the backup's manifest names the wrong payload")
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise BackupInvalidError(f"the backup's manifest is malformed: {error}") from None
+        return manifest
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_COPY_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_backup(target: Path, manifest: Manifest, payload: Path, force: bool) -> None:
+    """Write the archive next to ``target`` and rename it into place: never half a file."""
+    if target.exists() and not force:
+        raise CommandError(f"{target} exists; use --force to overwrite it")
+    data = json.dumps(manifest.to_json(), indent=2, sort_keys=True).encode() + b"\n"
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as raw, tarfile.open(fileobj=raw, mode="w") as archive:
+            info = tarfile.TarInfo(MANIFEST)
+            info.size, info.mode, info.mtime = len(data), 0o600, int(datetime.now(UTC).timestamp())
+            archive.addfile(info, io.BytesIO(data))
+            archive.add(payload, arcname=manifest.payload_name, recursive=False)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def read_backup(path: Path, folder: Path) -> tuple[Manifest, Path]:
+    """Check the backup file ``path``; extract its payload into ``folder``.
+
+    Returns the manifest and the payload's path. Raises BackupInvalidError if the file
+    is not a backup, or its payload is missing, truncated or not what the manifest says.
+    """
+    if not path.is_file():
+        raise CommandError(f"no such backup file: {path}")
+    try:
+        with tarfile.open(path, mode="r:") as archive:
+            first = archive.next()
+            if first is None or first.name != MANIFEST or not first.isfile():
+                raise BackupInvalidError(f"{path} is not a Cosignatory backup (no manifest)")
+            if first.size > _MANIFEST_LIMIT:
+                raise BackupInvalidError("the backup's manifest is too large")
+            manifest = Manifest.from_json(_read_member(archive, first))
+            member = archive.next()
+            if member is None or member.name != manifest.payload_name or not member.isfile():
+                raise BackupInvalidError("the backup holds no database: it is truncated")
+            payload = folder / manifest.payload_name
+            _extract(archive, member, payload)
+    except (tarfile.TarError, EOFError) as error:
+        raise BackupInvalidError(
+            f"{path} is not a Cosignatory backup, or it is truncated: {error}"
+        ) from None
+    if payload.stat().st_size != manifest.payload_bytes:
+        raise BackupInvalidError("the backup's database is truncated")
+    if _sha256_file(payload) != manifest.payload_sha256:
+        raise BackupInvalidError(
+            "the backup's database is damaged: its SHA-256 is not the manifest's"
+        )
+    return manifest, payload
+
+
+def _read_member(archive: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    source = archive.extractfile(member)
+    assert source is not None  # a regular file
+    data = source.read()
+    if len(data) != member.size:
+        raise BackupInvalidError("the backup is truncated")
+    return data
+
+
+def _extract(archive: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> None:
+    source = archive.extractfile(member)
+    assert source is not None  # a regular file
+    with target.open("wb") as out:
+        shutil.copyfileobj(source, out, _COPY_CHUNK)
+
+
+# -- backup --------------------------------------------------------------------------------
+
+
+def backup_register(args: argparse.Namespace) -> None:
+    target = Path(args.file)
+    if target.is_dir():
+        raise CommandError(f"{target} is a folder; name the backup file")
+    if not target.parent.is_dir():
+        raise CommandError(f"no such folder: {target.parent}")
+    setup_django()
+    from django.db import connection
+
+    with tempfile.TemporaryDirectory(prefix="cosignatory-backup-") as folder:
+        payload = Path(folder) / "payload"
+        if connection.vendor == "sqlite":
+            database, head = "sqlite", _copy_sqlite(Path(connection.settings_dict["NAME"]), payload)
+        elif connection.vendor == "postgresql":
+            database, head = "postgresql", _dump_postgresql(connection, payload)
+        else:
+            raise CommandError(f"cannot back up a {connection.vendor} database")
+        manifest = Manifest(
+            database=database,
+            origin=head[1].split("\n", 1)[0],  # a checkpoint's first line (C2SP)
+            size=head[0],
+            checkpoint=head[1],
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            payload_bytes=payload.stat().st_size,
+            payload_sha256=_sha256_file(payload),
+        )
+        _write_backup(target, manifest, payload, args.force)
+    if args.json:
+        print_json({"file": str(target), **manifest.to_json()})
+    else:
+        print(
+            f"wrote {target}: {database} database, log {manifest.origin} at size "
+            f"{manifest.size} ({manifest.payload_bytes} bytes)"
+        )
+
+
+_NO_LOG = "the database holds no log to back up; run `cosignatory log init` first"
+
+
+def _copy_sqlite(source: Path, target: Path) -> tuple[int, str]:
+    """Copy the database with SQLite's backup API in one step: one consistent snapshot.
+
+    Returns the log's head (size, checkpoint) as the copy holds it.
+    """
+    if not source.is_file():
+        raise CommandError(f"no such database: {source}")
+    with (
+        contextlib.closing(sqlite3.connect(source, timeout=60)) as live,
+        contextlib.closing(sqlite3.connect(target)) as copy,
+    ):
+        live.backup(copy)  # pages=-1: all at once, under one read transaction
+        # One self-contained file: no write-ahead log beside it.
+        copy.execute("PRAGMA journal_mode=DELETE")
+        head = _sqlite_head(copy)
+    if head is None:
+        raise CommandError(_NO_LOG)
+    return head
+
+
+def _sqlite_head(database: sqlite3.Connection) -> tuple[int, str] | None:
+    try:
+        found = database.execute("SELECT size, checkpoint FROM tlog_head WHERE id = 1").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    return None if found is None else (int(found[0]), str(found[1]))
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise BackupToolError(
+            f"{name} was not found: install PostgreSQL's client tools "
+            "(Debian: apt-get install postgresql-client)"
+        )
+    return found
+
+
+def _pg_environment(settings_dict: dict[str, Any]) -> dict[str, str]:
+    """libpq's variables for the register's database: no password on a command line."""
+    env = dict(os.environ)
+    for variable, key in (
+        ("PGHOST", "HOST"),
+        ("PGPORT", "PORT"),
+        ("PGUSER", "USER"),
+        ("PGPASSWORD", "PASSWORD"),
+        ("PGDATABASE", "NAME"),
+    ):
+        if settings_dict.get(key):
+            env[variable] = str(settings_dict[key])
+    return env
+
+
+def _run_tool(command: list[str], env: dict[str, str]) -> str:
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines() or [f"exit status {result.returncode}"]
+        raise BackupToolError(f"{Path(command[0]).name} failed: {lines[-1]}")
+    return result.stdout
+
+
+def _dump_postgresql(connection: Any, target: Path) -> tuple[int, str]:
+    """pg_dump in a snapshot exported by a transaction that also reads the log's head.
+
+    The head and the dump are then the same instant's, while the server keeps writing.
+    """
+    from django.db import transaction
+
+    pg_dump = _tool("pg_dump")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
+            cursor.execute("SELECT to_regclass('tlog_head') IS NOT NULL")
+            if not cursor.fetchone()[0]:
+                raise CommandError(_NO_LOG)
+            cursor.execute("SELECT size, checkpoint FROM tlog_head WHERE id = 1")
+            found = cursor.fetchone()
+        if found is None:
+            raise CommandError(_NO_LOG)
+        _run_tool(
+            [
+                pg_dump,
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                f"--snapshot={snapshot}",
+                f"--file={target}",
+            ],
+            _pg_environment(connection.settings_dict),
+        )
+    return int(found[0]), str(found[1])
+
+
+# -- restore -------------------------------------------------------------------------------
+
+
+def restore_register(args: argparse.Namespace) -> None:
+    setup_django()
+    from django.db import connection
+
+    with tempfile.TemporaryDirectory(prefix="cosignatory-restore-") as folder:
+        manifest, payload = read_backup(Path(args.file), Path(folder))
+        vendor = connection.vendor
+        if manifest.database != vendor:
+            raise BackupDatabaseError(
+                f"the backup is of a {manifest.database} database; this register's is {vendor}"
+            )
+        _check_keys(manifest)
+        if vendor == "sqlite":  # a new register's database may be in a new folder
+            Path(connection.settings_dict["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        existing = _existing_log_size(connection)
+        if existing is not None and not args.force:
+            raise RestoreRefusedError(
+                f"the database already holds a register (a log of {existing} entries); "
+                "restore with --force to replace it"
+            )
+        if vendor == "sqlite":
+            events = _restore_sqlite(manifest, payload, Path(connection.settings_dict["NAME"]))
+        else:
+            events = _restore_postgresql(manifest, payload, connection)
+    if args.json:
+        print_json(
+            {
+                "restored": True,
+                "file": args.file,
+                "database": manifest.database,
+                "origin": manifest.origin,
+                "size": manifest.size,
+                "checkpoint": manifest.checkpoint,
+                "created": manifest.created,
+                "events": events,
+            }
+        )
+    else:
+        print(
+            f"restored {args.file}: log {manifest.origin} at size {manifest.size} "
+            f"(backed up {manifest.created}); verified, rebuild identical: {events} events"
+        )
+
+
+def _check_keys(manifest: Manifest) -> None:
+    """The backup's checkpoint must be this register's log's, signed with its keys."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    from cosignatory.tlog.checkpoint import open_checkpoint
+    from cosignatory.web.log.services import get_log
+
+    if manifest.origin != settings.COSIGNATORY_LOG_ORIGIN:
+        raise RestoreRefusedError(
+            f"the backup is of the log {manifest.origin!r}; this register's origin "
+            f"(COSIGNATORY_LOG_ORIGIN) is {settings.COSIGNATORY_LOG_ORIGIN!r}"
+        )
+    try:
+        verifiers = get_log().verifiers
+    except ImproperlyConfigured as error:
+        raise RestoreRefusedError(
+            f"{error}: restore the log's keys into COSIGNATORY_KEY_DIR first"
+        ) from None
+    try:
+        checkpoint = open_checkpoint(manifest.checkpoint, verifiers, origin=manifest.origin)
+    except CosignatoryError as error:
+        raise RestoreUnverifiedError(
+            "the backup's checkpoint does not verify with the log's keys in "
+            f"COSIGNATORY_KEY_DIR ({error} [{error.code}]): restore the log's own keys first"
+        ) from None
+    if checkpoint.size != manifest.size:
+        raise BackupInvalidError("the backup's manifest and checkpoint disagree on the size")
+
+
+def _existing_log_size(connection: Any) -> int | None:
+    """The size of the register's log in the database, or None if it has none."""
+    if "tlog_head" not in connection.introspection.table_names():
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT size FROM tlog_head WHERE id = 1")
+        found = cursor.fetchone()
+    return None if found is None else int(found[0])
+
+
+def _verify(manifest: Manifest, using: str) -> int:
+    """Migrate ``using`` to this version's tables, then rebuild; return the events replayed.
+
+    Raises RestoreUnverifiedError if the log or the tables do not verify, or the
+    restored log is not the one the manifest names.
+    """
+    from django.core.management import call_command
+
+    from cosignatory.web.log.services import get_log
+    from cosignatory.web.register.rebuild import rebuild
+
+    call_command("migrate", database=using, verbosity=0, interactive=False)
+    head = get_log(using).head()
+    if head.checkpoint != manifest.checkpoint:
+        raise RestoreUnverifiedError(
+            "the restored log's checkpoint is not the one the backup recorded"
+        )
+    report = rebuild(using=using, limit=5)
+    if not report.identical:
+        details = "; ".join(report.details()[:5])
+        raise RestoreUnverifiedError(f"{report.summary()}: {details}")
+    return report.events
+
+
+def _restore_sqlite(manifest: Manifest, payload: Path, target: Path) -> int:
+    """Verify the backup's database as a copy, then copy it over the register's.
+
+    The copy into ``target`` is SQLite's backup API in one step: readers see the old
+    database or the new one, never a mixture. Nothing is written to ``target`` unless
+    the copy verified.
+    """
+    from django.db import connections
+
+    from cosignatory.web.register.rebuild import sqlite_database
+
+    with contextlib.closing(sqlite3.connect(payload)) as check:
+        try:
+            result = check.execute("PRAGMA integrity_check").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise BackupInvalidError(f"the backup's database is not SQLite: {error}") from None
+    if result is None or result[0] != "ok":
+        raise BackupInvalidError("the backup's database fails SQLite's integrity check")
+    with sqlite_database(payload) as alias:
+        events = _verify(manifest, alias)
+    connections.close_all()
+    with (
+        contextlib.closing(sqlite3.connect(payload)) as source,
+        contextlib.closing(sqlite3.connect(target, timeout=60)) as live,
+    ):
+        source.backup(live)
+        live.execute("PRAGMA journal_mode=WAL")
+    return events
+
+
+def _restore_postgresql(manifest: Manifest, payload: Path, connection: Any) -> int:
+    """pg_restore in one transaction, then verify the restored database.
+
+    The archive is read through once (``pg_restore --list``) before anything is
+    written, so a damaged one changes nothing; a failure during the restore rolls back.
+    """
+    pg_restore = _tool("pg_restore")
+    env = _pg_environment(connection.settings_dict)
+    try:
+        _run_tool([pg_restore, "--list", str(payload)], env)
+    except BackupToolError as error:
+        raise BackupInvalidError(
+            f"the backup's database is not a pg_dump archive: {error}"
+        ) from None
+    connection.close()
+    _run_tool(
+        [
+            pg_restore,
+            "--single-transaction",
+            "--exit-on-error",
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--no-privileges",
+            f"--dbname={env.get('PGDATABASE', '')}",
+            str(payload),
+        ],
+        env,
+    )
+    from cosignatory.web.log.services import reset_log_cache
+
+    reset_log_cache()
+    return _verify(manifest, "default")
