@@ -285,6 +285,65 @@ def test_a_backup_that_does_not_verify_is_not_restored(
                 assert "tlog_head" not in connections[alias].introspection.table_names()
 
 
+WRITER = """
+import os, pathlib, sys, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "cosignatory.web.settings"
+django.setup()
+from cosignatory.web.register import services as s
+stop, n = pathlib.Path(sys.argv[1]), 0
+while not stop.exists():
+    s.register_representative(f"rep-load-{n}", f"Representative under load {n}")
+    n += 1
+    print(n, flush=True)
+"""
+
+
+def test_a_backup_taken_while_events_are_recorded_is_consistent(
+    capsys: pytest.CaptureFixture[str], register: Log, settings: Any, tmp_path: Path
+) -> None:
+    """Another process records events all through the backup, as a running server would.
+
+    The backup must be one instant's: the checkpoint in its manifest is the restored
+    log's, and the restored tables rebuild identical from the restored log.
+    """
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen(
+        [COSIGNATORY[0], "-c", WRITER, str(stop)],
+        env=child_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout is not None
+    try:
+        for _ in range(5):  # wait until the writer is under way
+            assert writer.stdout.readline(), writer.stderr.read() if writer.stderr else ""
+        path = tmp_path / "under-load.backup"
+        code, out, err = cli(capsys, "backup", str(path), "--json")
+        assert code == 0, err
+        manifest = json.loads(out)
+        recorded_during = int(writer.stdout.readline())  # it goes on after the backup
+    finally:
+        stop.touch()
+        writer.communicate(timeout=600)
+    assert writer.returncode == 0
+    final = register.size()
+    assert register.size() > manifest["size"]
+    with fresh_database(tmp_path) as url:
+        env = {**child_env(settings), "COSIGNATORY_DATABASE_URL": url}
+        restored = child(env, "restore", str(path), "--json")
+        assert restored.returncode == 0, restored.stderr
+        with opened(url) as alias:
+            log = get_log(alias)
+            assert log.head().checkpoint == manifest["checkpoint"]
+            assert consistent(register, log.checkpoint())
+    print(
+        f"\nbackup under load ({connection.vendor}): taken at log size {manifest['size']} "
+        f"while another process recorded events (the log reached {final}, "
+        f"{recorded_during}+ events by the writer); restored and verified"
+    )
+
+
 # -- bad input -------------------------------------------------------------------------------
 
 
