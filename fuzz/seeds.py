@@ -23,6 +23,12 @@ from cosignatory.tlog.policy import Policy
 from cosignatory.tlog.proof_format import InclusionProof
 from cosignatory.tlog.storage import MemoryStorage
 from cosignatory.tlog.tiles import encode_entry_bundle
+from cosignatory.tlog.witness import (
+    MemoryWitnessState,
+    TreeHead,
+    Witness,
+    format_add_checkpoint_request,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "tests" / "vectors"
@@ -190,6 +196,36 @@ def policies() -> list[bytes]:
     ]
 
 
+OLD_SIZE = 10
+"""The size the fuzzed witness has cosigned already (see :func:`witness`)."""
+
+
+@functools.cache
+def _witnessed_prefix() -> tuple[bytes, tuple[bytes, ...]]:
+    """The root of the log's first OLD_SIZE entries, and the requests of :func:`witness`."""
+    _, log = world_log()
+    old = Log(MemoryStorage(), ORIGIN, [LOG_KEY])
+    old.initialise()
+    old.append_batch(log.entries(0, OLD_SIZE))
+    head = log.head().checkpoint
+    requests = (
+        format_add_checkpoint_request(OLD_SIZE, log.prove_consistency(OLD_SIZE), head),
+        format_add_checkpoint_request(OLD_SIZE, [], old.head().checkpoint),
+    )
+    return old.root(), requests
+
+
+def witness() -> tuple[Witness, list[bytes]]:
+    """A new witness of the seeds' log that has cosigned its first OLD_SIZE entries, and
+    add-checkpoint requests it accepts: from there to the log's head, and the same
+    size again (an empty proof)."""
+    root, requests = _witnessed_prefix()
+    state = MemoryWitnessState()
+    state.advance(ORIGIN, None, TreeHead(OLD_SIZE, root))
+    the_witness = Witness([WITNESS], [LOG_KEY.verifier()], state, clock=lambda: 1_700_000_000.0)
+    return the_witness, list(requests)
+
+
 SEEDS = {
     "note": notes,
     "key": keys,
@@ -202,6 +238,7 @@ SEEDS = {
     "statement": statements,
     "event": events,
     "csv": lambda: [CSV.encode()],
+    "witness": lambda: witness()[1],
 }
 """Each fuzz target's valid inputs, by target name."""
 

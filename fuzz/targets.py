@@ -48,6 +48,12 @@ from cosignatory.tlog.tiles import (
     parse_tile_path,
     split_hash_tile,
 )
+from cosignatory.tlog.witness import (
+    WitnessError,
+    WitnessRequestError,
+    format_add_checkpoint_request,
+    parse_add_checkpoint_request,
+)
 from fuzz import seeds
 
 T = TypeVar("T")
@@ -184,6 +190,18 @@ def policy(data: bytes) -> bool:
     return True
 
 
+def witness(data: bytes) -> bool:
+    """An add-checkpoint request (C2SP tlog-witness), as a log sends it to a witness that
+    has cosigned the seeds' log up to seeds.OLD_SIZE entries (fresh for each input)."""
+    request = _expect(lambda: parse_add_checkpoint_request(data), (WitnessRequestError,))
+    if request is None:
+        return False
+    again = format_add_checkpoint_request(request.old_size, request.proof, request.checkpoint)
+    _same(again, data, "an add-checkpoint request")
+    the_witness, _ = seeds.witness()
+    return _expect(lambda: the_witness.add_checkpoint(data), (WitnessError,)) is not None
+
+
 # -- core ---------------------------------------------------------------------------------
 
 
@@ -230,7 +248,8 @@ def csv(data: bytes) -> bool:
 
     rows, errors = intake._parse(data)
     # The csv module ends a line at \r\n, \r or \n; the line numbers count them so.
-    lines = len(_LINE_END.split(data))
+    # "A header but no rows" names the line after the last, where a row belongs.
+    lines = len(_LINE_END.split(data)) + 1
     for error in errors:
         if error.code not in (intake.E_IMPORT_FILE, intake.E_IMPORT_FIELD):
             raise ContractError(f"row error with code {error.code}")
@@ -254,5 +273,6 @@ TARGETS: dict[str, Callable[[bytes], bool]] = {
     "statement": statement,
     "event": event,
     "csv": csv,
+    "witness": witness,
 }
 """Every fuzz target by name; ``fuzz/seeds.py`` SEEDS has the same names."""

@@ -5,9 +5,10 @@ harnesses): a parser either accepts the input (and writes it back as it was read
 raises its module's documented error, with a stable code and a one-line message;
 never an IndexError, a leaking ValueError, UnicodeDecodeError or RecursionError. Each
 target gets random bytes, random text, and mutations of valid inputs (published
-vectors and generated notes, checkpoints, proofs, bundles, statements, events, CSV
-files: ``fuzz/seeds.py``): a flipped byte, a cut, a line duplicated or dropped, NUL,
-bidirectional controls, lone surrogates, huge numbers, deep nesting. The JSON formats
+vectors and generated notes, keys, checkpoints, tiles, proofs, policies, bundles,
+statements, events, CSV files and witness requests: ``fuzz/seeds.py``): a flipped
+byte, a cut, a line duplicated or dropped, NUL, bidirectional controls, lone
+surrogates, huge numbers, deep nesting. The JSON formats
 also get their values replaced field by field. Hypothesis' deadline bounds each
 example, so a parser that hangs fails too.
 
