@@ -139,6 +139,18 @@ def _record(event_type: str, data: Mapping[str, Any], at: datetime | None = None
     return Recorded(event, result.first_index)
 
 
+@contextmanager
+def _locked() -> Iterator[None]:
+    """The log's write lock, for a service that reads the register before it builds its
+    event (the next number of a series, a signature already recorded): no other writer
+    changes what it read before its event is appended. ``_record`` takes the same lock
+    again inside (it is re-entrant), so the read and the append are one transaction.
+    """
+    with transaction.atomic():
+        get_log().storage.lock()  # type: ignore[attr-defined]
+        yield
+
+
 def new_id(prefix: str) -> str:
     """Return a fresh identifier like ``sig-3f2a…``."""
     return f"{prefix}-{uuid.uuid4().hex[:20]}"
@@ -329,22 +341,23 @@ def register_document(letter: str, session: str, series: str) -> Recorded:
     """Register the letter as an official document: the next number in the series."""
     from cosignatory.core.symbols import official_symbol
 
-    found = m.Session.objects.select_related("body").filter(pk=session).first()
-    if found is None:
-        raise UnknownEntityError(f"no session {session!r}")
-    counter = m.SeriesCounter.objects.filter(session=found, series=series).first()
-    number = (counter.last_number if counter else 0) + 1
-    symbol = official_symbol(found.body.symbol_format, found.symbol_prefix, series, number)
-    return _record(
-        "letter.registered",
-        {
-            "letter": letter,
-            "session": session,
-            "series": series,
-            "number": number,
-            "symbol": symbol,
-        },
-    )
+    with _locked():
+        found = m.Session.objects.select_related("body").filter(pk=session).first()
+        if found is None:
+            raise UnknownEntityError(f"no session {session!r}")
+        counter = m.SeriesCounter.objects.filter(session=found, series=series).first()
+        number = (counter.last_number if counter else 0) + 1
+        symbol = official_symbol(found.body.symbol_format, found.symbol_prefix, series, number)
+        return _record(
+            "letter.registered",
+            {
+                "letter": letter,
+                "session": session,
+                "series": series,
+                "number": number,
+                "symbol": symbol,
+            },
+        )
 
 
 def cancel_registration(letter: str, reason: str) -> Recorded:
@@ -364,27 +377,28 @@ def issue_document(
     """Issue ``/Add.N``, ``/Corr.N`` or ``/Rev.N`` of a registered letter."""
     from cosignatory.core.symbols import document_symbol
 
-    found = _letter(letter)
-    of = found.symbol or ""
-    last = (
-        m.Document.objects.filter(letter=found, kind=kind, of=of)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    number = (last or 0) + 1
-    data: dict[str, Any] = {
-        "letter": letter,
-        "kind": kind,
-        "of": of,
-        "number": number,
-        "symbol": document_symbol(of, kind, number) if of else "",
-    }
-    if version is not None:
-        data["version"] = version
-    if note:
-        data["note"] = note
-    return _record("document.issued", data)
+    with _locked():
+        found = _letter(letter)
+        of = found.symbol or ""
+        last = (
+            m.Document.objects.filter(letter=found, kind=kind, of=of)
+            .order_by("-number")
+            .values_list("number", flat=True)
+            .first()
+        )
+        number = (last or 0) + 1
+        data: dict[str, Any] = {
+            "letter": letter,
+            "kind": kind,
+            "of": of,
+            "number": number,
+            "symbol": document_symbol(of, kind, number) if of else "",
+        }
+        if version is not None:
+            data["version"] = version
+        if note:
+            data["note"] = note
+        return _record("document.issued", data)
 
 
 # -- signatures -----------------------------------------------------------------------------
@@ -402,44 +416,45 @@ def submit_statement(signed: SignedStatement) -> Recorded:
     Idempotent: a statement whose party already holds a signature on that version
     returns that signature's record; the same withdrawal twice returns the first.
     """
-    statement = signed.statement
-    if statement.action == "withdraw":
-        target = _existing(statement.letter, statement.party, statement.version)
-        if target is None:
-            done = m.Signature.objects.filter(
-                letter_id=statement.letter,
-                party_id=statement.party,
-                version=statement.version,
-                withdrawal__evidence__statement=statement.to_json(),
-            ).first()
-            if done is not None and done.withdrawal is not None:
-                return Recorded(None, int(done.withdrawal["log_index"]), new=False)
-        withdraws = target.id if target else None
-    else:
-        existing = _existing(statement.letter, statement.party, statement.version)
-        if existing is not None:
-            return Recorded(None, existing.log_index, new=False)
-        withdraws = None
-    data: dict[str, Any] = {
-        "id": new_id("sig"),
-        "action": statement.action,
-        "letter": statement.letter,
-        "version": statement.version,
-        "text_hash": statement.text_hash,
-        "party": statement.party,
-        "representative": statement.representative,
-        "evidence": {
-            "kind": "self-signed",
-            "key": statement.key,
-            "statement": statement.to_json(),
-            "signature": base64.b64encode(signed.signature).decode(),
-        },
-    }
-    if withdraws:
-        data["withdraws"] = withdraws
-    elif statement.action == "withdraw":
-        data["withdraws"] = "none"
-    return _record("signature.recorded", data)
+    with _locked():
+        statement = signed.statement
+        if statement.action == "withdraw":
+            target = _existing(statement.letter, statement.party, statement.version)
+            if target is None:
+                done = m.Signature.objects.filter(
+                    letter_id=statement.letter,
+                    party_id=statement.party,
+                    version=statement.version,
+                    withdrawal__evidence__statement=statement.to_json(),
+                ).first()
+                if done is not None and done.withdrawal is not None:
+                    return Recorded(None, int(done.withdrawal["log_index"]), new=False)
+            withdraws = target.id if target else None
+        else:
+            existing = _existing(statement.letter, statement.party, statement.version)
+            if existing is not None:
+                return Recorded(None, existing.log_index, new=False)
+            withdraws = None
+        data: dict[str, Any] = {
+            "id": new_id("sig"),
+            "action": statement.action,
+            "letter": statement.letter,
+            "version": statement.version,
+            "text_hash": statement.text_hash,
+            "party": statement.party,
+            "representative": statement.representative,
+            "evidence": {
+                "kind": "self-signed",
+                "key": statement.key,
+                "statement": statement.to_json(),
+                "signature": base64.b64encode(signed.signature).decode(),
+            },
+        }
+        if withdraws:
+            data["withdraws"] = withdraws
+        elif statement.action == "withdraw":
+            data["withdraws"] = "none"
+        return _record("signature.recorded", data)
 
 
 def record_attested(
