@@ -139,4 +139,14 @@ def machine(data_folder: Path) -> dict[str, object]:
         "django": metadata.version("django"),
         "pymerkle": metadata.version("pymerkle"),
         "cryptography": metadata.version("cryptography"),
+        "pynacl": _version("pynacl"),
+        "locust": _version("locust"),
+        "load average": " ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"

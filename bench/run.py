@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench import report
 from bench.data import make_entries
 from bench.measure import Measurement
 from bench.workspace import Workspace
+
+if TYPE_CHECKING:
+    from bench.baselines import Limits
+    from bench.generate import Dataset
 
 
 def say(message: str) -> None:
@@ -27,8 +31,18 @@ class Run:
     pymerkle_cold_count: int
     repeat: int
     seed: int
+    signatures: int = 1_000_000
+    pool: int = 10_000
+    tile_size: int = 10_000_000
+    quick: bool = False
+    letters: int = 300
+    users: tuple[int, ...] = ()
+    sign_seconds: float = 60.0
     _entries: list[bytes] | None = None
     filled: bool = False
+    _dataset: Dataset | None = None
+    _limits: Limits | None = None
+    holds: str = "entries"  # what the store holds: "entries", "register" or "tiles"
 
     @property
     def entries(self) -> list[bytes]:
@@ -38,10 +52,39 @@ class Run:
             self._entries = make_entries(self.entry_count, self.seed)
         return self._entries
 
+    @property
+    def limits(self) -> Limits:
+        """The raw Ed25519 and SHA-256 limits of this machine, measured once per run."""
+        if self._limits is None:
+            from bench.baselines import measure_limits
+
+            say("measuring the raw Ed25519 and SHA-256 limits")
+            self._limits = measure_limits(max(self.repeat, 3))
+        return self._limits
+
+    @property
+    def dataset(self) -> Dataset:
+        """The generated register (made once, in a fresh store; its time is reported)."""
+        if self._dataset is None:
+            from bench.generate import generate
+
+            self.workspace.reset()
+            self.filled = False
+            say(f"generating the register: {self.signatures:,} signatures, pool {self.pool:,}")
+            self._dataset = generate(
+                self.signatures, self.seed, self.letters, pool=self.pool, progress=say
+            )
+            self.holds = "register"
+            say(f"generated {self._dataset.events:,} events in {self._dataset.seconds:,.0f} s")
+        return self._dataset
+
     def fill(self) -> None:
         """Append the entries to both stores, untimed, unless ``append`` already did."""
         if self.filled:
             return
+        if self.holds != "entries":
+            self.workspace.reset()
+            self.holds = "entries"
         say(f"filling both stores with {self.entry_count:,} entries (not timed)")
         self.workspace.log().append_batch(self.entries)
         tree = self.workspace.pymerkle_tree()

@@ -1,0 +1,109 @@
+"""Target 3: public reads at several levels of concurrency, so there is a curve.
+
+The letter page and the signatory JSON (``/api/v1/letters/{id}/signatories``) of the
+200-signatory letter (≥ 2,000 requests/s, p99 < 100 ms), and the first page of the
+big letter's page and JSON (p99 < 200 ms). Each path is loaded alone by locust's
+closed-loop users (no think time) for a bounded time at each level.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bench import report
+from bench.run import Run, say
+from bench.server import LoadResult, run_locust, serving
+from bench.signing import profile, profile_table, summarise_profile
+
+SMALL_RATE = 2_000.0
+SMALL_P99_MS = 100.0
+BIG_P99_MS = 200.0
+
+
+def paths(run: Run) -> dict[str, tuple[float | None, float]]:
+    """Each read path with its target rate (None: no rate target) and p99 in ms."""
+    data = run.dataset
+    small, big = data.small_letter, data.big_letter
+    return {
+        f"/letters/{small}/": (SMALL_RATE, SMALL_P99_MS),
+        f"/api/v1/letters/{small}/signatories": (SMALL_RATE, SMALL_P99_MS),
+        f"/letters/{big}/": (None, BIG_P99_MS),
+        f"/api/v1/letters/{big}/signatories": (None, BIG_P99_MS),
+    }
+
+
+def levels(run: Run) -> list[int]:
+    """The concurrency levels (users) of the curve."""
+    if run.users:
+        return list(run.users)
+    return [1, 8, 32] if run.quick else [1, 4, 16, 64]
+
+
+def bench_reads(run: Run) -> dict[str, Any]:
+    """Load each read path at each level; print req/s and latency beside the targets."""
+    targets = paths(run)
+    seconds = 4.0 if run.quick else 10.0
+    folder = run.workspace.path
+    curve: dict[str, list[dict[str, Any]]] = {}
+    profiled = f"/letters/{run.dataset.big_letter}/"
+    raw = folder / "reads-profile.txt"
+    with serving(folder, warm=tuple(targets)) as server:
+        for path in targets:
+            curve[path] = []
+            for users in levels(run):
+                say(f"reads: {path} with {users} users for {seconds:.0f} s")
+                spy = None
+                if path == profiled and users == levels(run)[-1]:
+                    spy = profile(server.process.pid, max(int(seconds) - 1, 1), raw)
+                found = run_locust(
+                    server.url,
+                    folder,
+                    users=users,
+                    seconds=seconds,
+                    env={"BENCH_READ": json.dumps([path])},
+                )
+                result = found.get(path) or LoadResult.nothing(path, users)
+                curve[path].append(result.to_json())
+                if spy is not None:
+                    spy.wait(60)
+    print(f"\n## target 3: public reads ({seconds:.0f} s a level, closed-loop users)\n")
+    rows = []
+    verdicts = {}
+    for path, points in curve.items():
+        rate_target, p99_target = targets[path]
+        best = max(points, key=lambda p: p["per_second"])
+        ok_rate = rate_target is None or best["per_second"] >= rate_target
+        ok_p99 = min(p["p99_ms"] for p in points) < p99_target
+        verdicts[path] = ok_rate and ok_p99
+        for p in points:
+            rows.append(
+                [
+                    path,
+                    str(p["users"]),
+                    report.count(p["requests"]),
+                    f"{p['per_second']:,.0f}",
+                    "–" if rate_target is None else f"≥ {rate_target:,.0f}",
+                    f"{p['p50_ms']:,.0f}",
+                    f"{p['p99_ms']:,.0f}",
+                    f"< {p99_target:,.0f}",
+                    str(p["failures"]),
+                ]
+            )
+    headers = ["path", "users", "requests", "req/s", "target", "p50 ms", "p99 ms", "target", "fail"]
+    print(report.table(headers, rows))
+    print()
+    for path, ok in verdicts.items():
+        rate_target, p99_target = targets[path]
+        best = max(curve[path], key=lambda p: p["per_second"])
+        gap = (
+            ""
+            if rate_target is None
+            else f", best {best['per_second'] / rate_target:.0%} of the rate"
+        )
+        print(f"{path}: {'met' if ok else 'MISSED'}{gap}")
+    prof = summarise_profile(raw)
+    if prof.get("in_requests"):
+        print(f"\nWhere the workers' time went while serving {profiled} (py-spy):\n")
+        print(profile_table(prof))
+    return {"seconds_per_level": seconds, "curve": curve, "met": verdicts, "profile": prof}

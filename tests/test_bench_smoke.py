@@ -1,0 +1,91 @@
+"""The benchmark suite itself runs, at tiny sizes, so its code cannot rot unnoticed.
+
+One run of ``python -m bench`` in a child process (it configures Django for its own
+temporary data folder, so it cannot share this process's settings): every benchmark
+of the register (limits, reads, signing, bundle, export, tiles) at sizes that take
+seconds, then its JSON and SVG are checked for the facts the figures rest on. No time
+is asserted: timings belong to the benchmark's report, not to tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.no_database
+
+
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("bench")
+    out = folder / "figures.json"
+    command = [
+        sys.executable,
+        "-m",
+        "bench",
+        *("limits", "reads", "signing", "bundle", "export", "tiles"),
+        *("--signatures", "40", "--pool", "12", "--letters", "3", "--users", "2"),
+        *("--sign-seconds", "2", "--tile-size", "700", "--proofs", "5", "--repeat", "1"),
+        *("--quick", "--json", str(out), "--plot", str(folder / "load.svg")),
+        *("--tmp", str(folder)),
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COSIGNATORY_")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    document: dict[str, Any] = json.loads(out.read_text())
+    document["stdout"] = done.stdout
+    document["svg"] = (folder / "load.svg").read_text()
+    return document
+
+
+def test_the_generated_register_has_the_sizes_asked_for(figures: dict[str, Any]) -> None:
+    data = figures["results"]["dataset"]
+    assert data["big_letter_signatures"] == 40
+    assert data["self_signed"] == 4 and data["email_verified"] == 36
+    assert data["session_letters"] == 3 and data["pool"] == 12
+
+
+def test_every_acknowledged_signature_is_in_the_register(figures: dict[str, Any]) -> None:
+    signing = figures["results"]["signing"]
+    # How many get through in two seconds depends on the machine; none may be lost.
+    assert signing["recorded"] >= signing["acknowledged"]
+    assert signing["sign"]["failures"] == 0
+
+
+def test_reads_answer_without_failures(figures: dict[str, Any]) -> None:
+    curve = figures["results"]["reads"]["curve"]
+    assert len(curve) == 4
+    for points in curve.values():
+        assert [p["users"] for p in points] == [2]
+        assert all(p["failures"] == 0 for p in points)
+
+
+def test_the_bundle_verifies_and_the_exports_hold_every_row(figures: dict[str, Any]) -> None:
+    results = figures["results"]
+    assert results["bundle"]["signature_events"] >= 40
+    # The open letter also holds what the signing benchmark recorded before the export.
+    signed = results["signing"]["recorded"]
+    assert results["export"]["cli"]["bench-open-letter"]["rows"] == 40 + signed
+    assert results["export"]["cli"]["bench-open-letter-tenth"]["rows"] == 4
+
+
+def test_tiles_and_baselines_are_measured(figures: dict[str, Any]) -> None:
+    results = figures["results"]
+    assert results["tiles"]["size"] == 700 and results["tiles"]["http_tiles"]["failures"] == 0
+    assert results["limits"]["ed25519_verify_per_s_cryptography"] > 0
+    assert results["limits"]["sha256_calls_per_s"] > 0
+
+
+def test_the_report_and_the_plot_are_written(figures: dict[str, Any]) -> None:
+    for heading in ("target 1", "target 3", "target 4", "target 5", "target 6", "limits"):
+        assert f"## {heading}" in figures["stdout"]
+    assert figures["svg"].startswith("<svg") and "p99 latency" in figures["svg"]
