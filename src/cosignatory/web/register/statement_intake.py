@@ -45,6 +45,7 @@ from cosignatory.core.sigpool import Claim, PreverifiedRegister, verify_statemen
 from cosignatory.core.statements import SignedStatement
 from cosignatory.errors import CosignatoryError
 from cosignatory.web.log.services import get_log, reset_log_cache
+from cosignatory.web.public.searchindex import index_event
 from cosignatory.web.register import models as m
 from cosignatory.web.register import services
 from cosignatory.web.register.intake import (
@@ -64,6 +65,7 @@ MAX_LINE_BYTES = 16 * 1024
 """A statement is about 600 bytes; a line longer than this is not one."""
 
 _QUERY_CHUNK = 500  # identifiers per IN (...) query, well under SQLite's variable limit
+_BULK = 500  # rows per INSERT when projecting in bulk
 
 
 @dataclass(frozen=True)
@@ -234,7 +236,7 @@ def plan_statements(
 
         raise UnknownEntityError(f"no letter {letter!r}")
     verified = _verify(statements, workers)
-    rows, found, _ = _judge(statements, verified, letter, base_index=None)
+    rows, found, _, _ = _judge(statements, verified, letter, base_index=None)
     return StatementPlan(
         letter,
         tuple(rows),
@@ -285,9 +287,10 @@ def _judge(
     verified: frozenset[Claim],
     letter: str | None,
     base_index: int | None,
-) -> tuple[list[JudgedStatement], list[ItemError], list[Event]]:
+) -> tuple[list[JudgedStatement], list[ItemError], list[Event], list[bool]]:
     """Judge every statement in order against the current state; return the outcomes,
-    the errors and the (unsealed) events to record.
+    the errors, the (unsealed) events to record, and for each event whether it is
+    *plain*: a signature or accession of a party with no current one on the letter.
 
     ``base_index`` is the log's size when recording (under the write lock), else None.
     """
@@ -299,6 +302,7 @@ def _judge(
     rows: list[JudgedStatement] = []
     errors: list[ItemError] = []
     events: list[Event] = []
+    plain: list[bool] = []
     for position, signed in statements:
         statement = signed.statement
         if letter is not None and statement.letter != letter:
@@ -311,6 +315,9 @@ def _judge(
             )
             continue
         index = None if base_index is None else base_index + len(events)
+        known = register.letters.get(statement.letter)
+        alone = statement.action != "withdraw" and known is not None
+        alone = alone and known is not None and statement.party not in known.active
         try:
             row, event = _judge_one(state, position, signed, moment, index)
         except CosignatoryError as error:
@@ -319,7 +326,8 @@ def _judge(
         rows.append(row)
         if event is not None:
             events.append(event)
-    return rows, errors, events
+            plain.append(alone)
+    return rows, errors, events, plain
 
 
 def _judge_one(
@@ -537,7 +545,7 @@ def apply(plan: StatementPlan, progress: Callable[[int], None] | None = None) ->
             log = get_log()
             log.storage.lock()  # type: ignore[attr-defined]
             base = log.size()
-            rows, errors, events = _judge(plan.statements, plan.verified, plan.letter, base)
+            rows, errors, events, plain = _judge(plan.statements, plan.verified, plan.letter, base)
             if errors:
                 raise IntakeError(_refusal(errors, "the register changed since the plan: "))
             sealed = [event.sealed(key_id, signer.sign(event.signed_bytes())) for event in events]
@@ -545,18 +553,82 @@ def apply(plan: StatementPlan, progress: Callable[[int], None] | None = None) ->
                 result = log.append_batch([event.to_bytes() for event in sealed])
                 if result.first_index != base:  # pragma: no cover (the lock forbids it)
                     raise IntakeError("the log grew while it was locked; nothing was recorded")
-            contacts = _contacts(sealed)
-            for offset, event in enumerate(sealed):
-                project(event, base + offset)
-                if event.data["party"] in contacts:
-                    services._queue_notices(event, base + offset)
-                if progress is not None:
-                    progress(offset + 1)
+            _project_all(sealed, plain, base, progress)
     except BaseException:
         # As in intake.apply: tiles written by a rolled-back append must not be trusted.
         reset_log_cache()
         raise
     return AppliedStatements(tuple(rows), len(sealed), len(rows) - len(sealed), get_log().size())
+
+
+def _project_all(
+    events: Sequence[Event],
+    plain: Sequence[bool],
+    base: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Project the events appended at ``base``, in order, and queue their notices.
+
+    A plain event (a party's first current signature on the letter) only adds a row to
+    the signatures and one to the event records: those rows are written in bulk, as
+    :func:`projector.project` would write them one by one; every other event goes
+    through ``project`` itself, after the rows before it. ``cosignatory rebuild``
+    replays every event through ``project``, so a difference would show there.
+    """
+    contacts = _contacts(events)
+    signatures: list[m.Signature] = []
+    records: list[m.EventRecord] = []
+
+    def flush() -> None:
+        m.Signature.objects.bulk_create(signatures, batch_size=_BULK)
+        m.EventRecord.objects.bulk_create(records, batch_size=_BULK)
+        signatures.clear()
+        records.clear()
+
+    for offset, event in enumerate(events):
+        index = base + offset
+        if plain[offset]:
+            d = event.data
+            signatures.append(_signature_row(event, index))
+            index_event(event.type, dict(d))  # nothing for a signature, as in project()
+            records.append(
+                m.EventRecord(
+                    log_index=index,
+                    type=event.type,
+                    at=event.at,
+                    letter_id=d["letter"],
+                    party_id=d["party"],
+                )
+            )
+        else:
+            flush()
+            project(event, index)
+        if event.data["party"] in contacts:
+            flush()
+            services._queue_notices(event, index)
+        if progress is not None and (offset + 1) % _BULK == 0:
+            progress(offset + 1)
+    flush()
+    if progress is not None:
+        progress(len(events))
+
+
+def _signature_row(event: Event, index: int) -> m.Signature:
+    """The row :func:`projector.project` creates for a new signature or accession."""
+    d = event.data
+    return m.Signature(
+        id=d["id"],
+        letter_id=d["letter"],
+        party_id=d["party"],
+        action=d["action"],
+        version=d["version"],
+        text_hash=d["text_hash"],
+        at=event.at,
+        evidence_kind=d["evidence"]["kind"],
+        evidence=d["evidence"],
+        representative_id=d.get("representative"),
+        log_index=index,
+    )
 
 
 def _contacts(events: Sequence[Event]) -> set[str]:
