@@ -17,6 +17,7 @@ None of this needs a database. COSIGNATORY_FUZZ_EXAMPLES=5000 runs a longer sear
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections import Counter
@@ -26,13 +27,15 @@ from typing import Any
 
 import pytest
 from fuzz import seeds
-from fuzz.targets import TARGETS
+from fuzz.targets import TARGETS, _refused
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cosignatory.core.errors import InvalidEventError, StatementError
 from cosignatory.core.events import Event, parse_date, parse_time
+from cosignatory.core.state import Register
 from cosignatory.core.statements import SignedStatement
+from cosignatory.errors import CosignatoryError
 from cosignatory.tlog.checkpoint import Checkpoint, sign_checkpoint
 from cosignatory.tlog.note import add_signatures
 from cosignatory.tlog.policy import MalformedPolicyError, Policy, WitnessQuorumError
@@ -345,3 +348,82 @@ def test_a_statement_dated_before_the_year_1000_writes_back_what_was_signed() ->
     signed = SignedStatement.from_json(document)
     assert signed.to_json()["statement"]["at"] == "0129-06-24T09:19:00.000000Z"
     assert SignedStatement.from_json(signed.to_json()) == signed
+
+
+def test_an_evidence_kind_that_is_not_a_string_is_refused() -> None:
+    """Found by fuzzing the rules: ``"kind": []`` raised TypeError (unhashable) from
+    Event.from_bytes, as it checked the kind against a dict."""
+    for entry in map(json.loads, seeds.events()):
+        if entry["type"] == "signature.recorded":
+            entry["data"]["evidence"]["kind"] = []
+            with pytest.raises(InvalidEventError, match="evidence kind"):
+                Event.from_bytes(json.dumps(entry).encode())
+            return
+    raise AssertionError("the seeds hold no signature.recorded event")
+
+
+# -- the rules, given well-formed events with odd values ------------------------------------
+
+
+def _replay_world() -> tuple[Any, list[Any], list[Register]]:
+    """A world's events (signatures of each kind, a withdrawal, an accession) and the
+    register as it stood before each one."""
+    from tests.core.conftest import build_world
+
+    world = build_world()
+    world.step("letter.opened")
+    world.sign("FRA")
+    deu = world.sign("DEU", evidence="attested")
+    world.withdraw("DEU", deu, evidence="attested")
+    world.transmit()
+    world.step("letter.reopened")
+    world.sign("ESP", "accede", evidence="attested")
+    before, register = [], Register()
+    for event in world.applied:
+        before.append(copy.deepcopy(register))
+        register.apply(event)
+    return world, list(world.applied), before
+
+
+RULE_VALUES: list[Any] = [
+    *(value for value in NASTY_JSON if not (isinstance(value, str) and value in RAW)),
+    *("FRA", "DEU", "ESP", "XYZ", "L1", "L2", "hrc41", "sig-1", "rep-fra", "key-fra"),
+    *(0, 1, 2, 10_000, "2019-07-08", "2019-06-24T09:30:00.000000Z"),
+    *("sign", "accede", "withdraw", "attested", "self-signed", "email-verified"),
+]
+
+
+def test_sealed_events_with_any_field_changed_are_judged_or_refused_clearly() -> None:
+    """What a verifier replays: an event of the world with one value changed, sealed by
+    the registrar, applied to the register as it stood. The rules accept it or raise a
+    CosignatoryError; they never crash on a well-formed event."""
+    world, events, before = _replay_world()
+    outcomes: Counter[str] = Counter()
+
+    @FUZZ
+    @given(st.integers(0, len(events) - 1), st.data())
+    def run(number: int, data: st.DataObject) -> None:
+        event = events[number]
+        fields = json.loads(json.dumps(event.data))
+        path = data.draw(st.sampled_from(_paths(fields)[1:]))
+        fields = _replace(
+            fields, path, data.draw(st.sampled_from(RULE_VALUES)), data.draw(st.booleans())
+        )
+        try:
+            changed = Event.make(event.type, event.at, fields)
+            changed = changed.sealed(
+                world.registrar_id, world.registrar.sign(changed.signed_bytes())
+            )
+        except InvalidEventError as error:
+            _refused(error)
+            outcomes["malformed"] += 1
+            return
+        try:
+            copy.deepcopy(before[number]).apply(changed)
+            outcomes["accepted"] += 1
+        except CosignatoryError as error:
+            _refused(error)
+            outcomes[error.code] += 1
+
+    run()
+    print(f"\nfuzz the rules (sealed events, a field changed): {dict(outcomes)}")

@@ -308,7 +308,8 @@ EVIDENCE = {
 
 def _evidence(value: Any) -> dict[str, Any]:
     kind = value.get("kind") if isinstance(value, Mapping) else None
-    if kind not in EVIDENCE:
+    # isinstance first: a list or an object as the kind is unhashable (found by fuzzing).
+    if not isinstance(kind, str) or kind not in EVIDENCE:
         raise InvalidEventError(f"evidence kind must be one of {', '.join(EVIDENCE)}")
     result: dict[str, Any] = EVIDENCE[kind](value)
     return result
