@@ -217,6 +217,7 @@ def test_the_desk_warns_and_records_a_look_alike_party_only_when_confirmed(desk:
     assert response.status_code == 400
     assert "looks like the name of the party FRA" in html
     assert 'type="checkbox" name="allow_confusable"' in html
+    assert "The name is right: record it although it looks like another" in html
     assert _events() == before
     response = desk.post("/desk/parties/new", {**form, "allow_confusable": "on"})
     assert response.status_code == 302
@@ -423,3 +424,14 @@ def test_the_markup_check_finds_what_it_looks_for() -> None:
     ]
     assert hostile_markup("<script>alert(1)</script><a href='javascript:alert(2)'>a</a>")
     assert hostile_markup("&lt;script&gt;alert(1)&lt;/script&gt; &lt;b&gt;Co&lt;/b&gt;") == []
+
+
+def test_the_desk_warns_in_the_registrars_language(desk: Client) -> None:
+    from django.conf import settings
+
+    desk.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    response = desk.post("/desk/parties/new", {"id": "x", "kind": "person", "name_fr": SPOOF})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "ressemble au nom de la partie FRA" in html
+    assert "Le nom est exact : le consigner bien qu&#x27;il ressemble à un autre" in html

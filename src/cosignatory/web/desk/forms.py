@@ -94,7 +94,12 @@ class LookalikeForm(forms.Form):
     checkbox beside the warning; ticking it and sending the form again records the name.
     """
 
-    allow_confusable = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # Hidden fields are drawn without their label, so the label waits for warn().
+    allow_confusable = forms.BooleanField(
+        label=_("The name is right: record it although it looks like another"),
+        required=False,
+        widget=forms.HiddenInput,
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -102,9 +107,7 @@ class LookalikeForm(forms.Form):
 
     def warn(self, found: list[Lookalike]) -> None:
         """Show what the name looks like, and the checkbox that confirms it."""
-        field = self.fields["allow_confusable"]
-        field.widget = forms.CheckboxInput()
-        field.label = _("The name is right: record it although it looks like another")
+        self.fields["allow_confusable"].widget = forms.CheckboxInput()
         for item in found:
             self.add_error(None, lookalike_text(item))
 
