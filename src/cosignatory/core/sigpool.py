@@ -19,13 +19,16 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from cosignatory.core.events import Event
 from cosignatory.core.state import Register
 from cosignatory.core.statements import Statement
+from cosignatory.tlog.note import Signer
 
 Triple = tuple[bytes, bytes, bytes]
 """What one check needs: the raw public key, the signature and the signed bytes."""
@@ -36,6 +39,7 @@ CHUNK = 2048
 """Signatures per task: big enough to hide the pickling, small enough to share out."""
 
 _pools: dict[int, Executor] = {}
+R = TypeVar("R")
 
 
 def verify_one(triple: Triple) -> bool:
@@ -90,17 +94,44 @@ def verify_many(triples: Sequence[Triple], workers: int | None = None) -> list[b
 
 
 def _share(
-    task: Callable[[Sequence[Any]], list[bool]], items: Sequence[Any], workers: int | None
-) -> list[bool]:
+    task: Callable[[Sequence[Any]], list[R]], items: Sequence[Any], workers: int | None
+) -> list[R]:
     count = cores() if workers is None else max(1, workers)
     if count == 1 or len(items) < (PARALLEL_FROM if workers is None else 2):
         return task(items)
     size = min(CHUNK, -(-len(items) // count))
     chunks = [items[start : start + size] for start in range(0, len(items), size)]
-    results: list[bool] = []
+    results: list[R] = []
     for part in _pool(count).map(task, chunks):
         results.extend(part)
     return results
+
+
+def seal_many(
+    events: Sequence[Event], skey: str, key_id: str, workers: int | None = None
+) -> list[tuple[Event, bytes]]:
+    """Seal every event with the registrar's key; return each sealed event with its log
+    entry (its canonical bytes), in order.
+
+    The two RFC 8785 encodings and the signature of each event are the other costly
+    steps of recording one, so they are shared out like the checks. ``skey`` is the
+    registrar's key in C2SP form: it goes to this process's own workers only, through
+    their pipes. Raises MalformedKeyError for a bad key.
+    """
+    found = _share(partial(_seal_chunk, skey, key_id), events, workers)
+    return [
+        (event.sealed(key_id, signature), entry)
+        for event, (signature, entry) in zip(events, found, strict=True)
+    ]
+
+
+def _seal_chunk(skey: str, key_id: str, events: Sequence[Event]) -> list[tuple[bytes, bytes]]:
+    signer = Signer.from_skey(skey)
+    sealed = []
+    for event in events:
+        signature = signer.sign(event.signed_bytes())
+        sealed.append((signature, event.sealed(key_id, signature).to_bytes()))
+    return sealed
 
 
 def _pool(workers: int) -> Executor:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +41,7 @@ from django.db import transaction
 
 from cosignatory.core import state as core
 from cosignatory.core.events import Event
-from cosignatory.core.sigpool import Claim, PreverifiedRegister, verify_statements
+from cosignatory.core.sigpool import Claim, PreverifiedRegister, seal_many, verify_statements
 from cosignatory.core.statements import SignedStatement
 from cosignatory.errors import CosignatoryError
 from cosignatory.web.log.services import get_log, reset_log_cache
@@ -127,6 +127,13 @@ class StatementPlan:
     errors: tuple[ItemError, ...]
     statements: tuple[tuple[int, SignedStatement], ...]
     verified: frozenset[Claim]
+    # The judged events, whether each is plain (see _judge), and the log's size when
+    # the state they were judged against was read: if the log has not grown by the
+    # time they are recorded, that judgement still holds and is not made again.
+    events: tuple[Event, ...] = ()
+    plain: tuple[bool, ...] = ()
+    log_size: int | None = None
+    workers: int | None = None
 
     @property
     def changes(self) -> tuple[JudgedStatement, ...]:
@@ -236,13 +243,18 @@ def plan_statements(
 
         raise UnknownEntityError(f"no letter {letter!r}")
     verified = _verify(statements, workers)
-    rows, found, _, _ = _judge(statements, verified, letter, base_index=None)
+    size = get_log().size()  # read before the state: a write after it changes the size
+    rows, found, events, plain = _judge(statements, verified, letter, base_index=None)
     return StatementPlan(
         letter,
         tuple(rows),
         tuple(sorted([*errors, *found], key=lambda error: error.position)),
         tuple(statements),
         verified,
+        tuple(events),
+        tuple(plain),
+        size,
+        workers,
     )
 
 
@@ -540,17 +552,26 @@ def apply(plan: StatementPlan, progress: Callable[[int], None] | None = None) ->
         raise IntakeError(_refusal(plan.errors))
     signer = services.registrar_signer()
     key_id = services.registrar_key_id(signer)
+    skey = signer.to_skey()
     try:
         with transaction.atomic():
             log = get_log()
             log.storage.lock()  # type: ignore[attr-defined]
             base = log.size()
-            rows, errors, events, plain = _judge(plan.statements, plan.verified, plan.letter, base)
-            if errors:
-                raise IntakeError(_refusal(errors, "the register changed since the plan: "))
-            sealed = [event.sealed(key_id, signer.sign(event.signed_bytes())) for event in events]
+            if base == plan.log_size:  # nothing recorded since the plan: it holds
+                rows = _indexed(plan.rows, plan.events, base)
+                events, plain = plan.events, plan.plain
+            else:
+                rows, errors, judged, flags = _judge(
+                    plan.statements, plan.verified, plan.letter, base
+                )
+                if errors:
+                    raise IntakeError(_refusal(errors, "the register changed since the plan: "))
+                events, plain = tuple(judged), tuple(flags)
+            pairs = seal_many(events, skey, key_id, plan.workers)
+            sealed = [event for event, _ in pairs]
             if sealed:
-                result = log.append_batch([event.to_bytes() for event in sealed])
+                result = log.append_batch([entry for _, entry in pairs])
                 if result.first_index != base:  # pragma: no cover (the lock forbids it)
                     raise IntakeError("the log grew while it was locked; nothing was recorded")
             _project_all(sealed, plain, base, progress)
@@ -559,6 +580,17 @@ def apply(plan: StatementPlan, progress: Callable[[int], None] | None = None) ->
         reset_log_cache()
         raise
     return AppliedStatements(tuple(rows), len(sealed), len(rows) - len(sealed), get_log().size())
+
+
+def _indexed(
+    rows: Sequence[JudgedStatement], events: Sequence[Event], base: int
+) -> list[JudgedStatement]:
+    """The planned rows with the log indexes their events take from ``base`` on."""
+    index = {event.data["id"]: base + offset for offset, event in enumerate(events)}
+    return [
+        row if row.log_index is not None else replace(row, log_index=index[row.signature])
+        for row in rows
+    ]
 
 
 def _project_all(
