@@ -266,7 +266,7 @@ def test_a_backup_that_does_not_verify_is_not_restored(
     tmp_path: Path,
 ) -> None:
     """A backup taken of a tampered register (its file intact) fails the rebuild."""
-    path, _ = backup_file
+    path, manifest = backup_file
     with fresh_database(tmp_path) as url:
         env = {**child_env(settings), "COSIGNATORY_DATABASE_URL": url}
         assert child(env, "restore", str(path)).returncode == 0
@@ -280,9 +280,16 @@ def test_a_backup_that_does_not_verify_is_not_restored(
         assert refused.returncode == 1
         assert "register_party FRA code" in refused.stderr
         assert refused.stderr.rstrip().endswith("[E_RESTORE_UNVERIFIED]")
-        if connection.vendor == "sqlite":  # verified before it is copied: nothing written
-            with opened(url) as alias:
-                assert "tlog_head" not in connections[alias].introspection.table_names()
+        with opened(url) as alias:  # verified before it is committed: nothing written
+            assert "tlog_head" not in connections[alias].introspection.table_names()
+        # Nor does it replace a good register, even with --force.
+        assert child(env, "restore", str(path)).returncode == 0
+        forced = child(env, "restore", str(tampered), "--force")
+        assert forced.stderr.rstrip().endswith("[E_RESTORE_UNVERIFIED]")
+        with opened(url) as alias:
+            assert get_log(alias).head().checkpoint == manifest["checkpoint"]
+        rebuilt = child(env, "rebuild")
+        assert rebuilt.returncode == 0, rebuilt.stderr
 
 
 WRITER = """

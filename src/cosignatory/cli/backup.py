@@ -101,7 +101,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "every table identical. Refuses to overwrite a register whose log has a "
         "checkpoint unless --force. Stop the server first. Exit 1 with a reason "
         "[E_BACKUP_INVALID, E_BACKUP_DATABASE, E_BACKUP_TOOL, E_RESTORE_REFUSED, "
-        "E_RESTORE_UNVERIFIED] otherwise; a bad file changes nothing.",
+        "E_RESTORE_UNVERIFIED] otherwise; a backup that fails any check changes nothing.",
     )
     restore.add_argument("file", metavar="FILE", help="the backup file to read")
     restore.add_argument(
@@ -547,35 +547,86 @@ def _restore_sqlite(manifest: Manifest, payload: Path, target: Path) -> int:
 
 
 def _restore_postgresql(manifest: Manifest, payload: Path, connection: Any) -> int:
-    """pg_restore in one transaction, then verify the restored database.
+    """Restore and verify in one transaction of our own: a backup that fails changes nothing.
 
-    The archive is read through once (``pg_restore --list``) before anything is
-    written, so a damaged one changes nothing; a failure during the restore rolls back.
+    ``pg_restore`` turns the archive into its SQL script (drop, create, ``COPY`` the
+    rows), which is run here inside the transaction that then migrates and verifies
+    the result; any failure rolls the whole restore back. The archive is read through
+    once (``pg_restore --list``) before anything is written.
     """
+    from django.db import transaction
+
+    from cosignatory.web.log.services import reset_log_cache
+
     pg_restore = _tool("pg_restore")
-    env = _pg_environment(connection.settings_dict)
+    env = {**_pg_environment(connection.settings_dict), "PGCLIENTENCODING": "UTF8"}
     try:
         _run_tool([pg_restore, "--list", str(payload)], env)
     except BackupToolError as error:
         raise BackupInvalidError(
             f"the backup's database is not a pg_dump archive: {error}"
         ) from None
-    connection.close()
-    _run_tool(
-        [
-            pg_restore,
-            "--single-transaction",
-            "--exit-on-error",
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--no-privileges",
-            f"--dbname={env.get('PGDATABASE', '')}",
-            str(payload),
-        ],
-        env,
-    )
-    from cosignatory.web.log.services import reset_log_cache
+    script = [
+        pg_restore,
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+        "--no-privileges",
+        "--file=-",
+        str(payload),
+    ]
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW search_path")
+            search_path = cursor.fetchone()[0]
+            _run_script(cursor, script, env)
+            # The script empties search_path for its own statements; ours need it back.
+            cursor.execute("SELECT pg_catalog.set_config('search_path', %s, true)", [search_path])
+        reset_log_cache()
+        return _verify(manifest, "default")
 
-    reset_log_cache()
-    return _verify(manifest, "default")
+
+def _run_script(cursor: Any, command: list[str], env: dict[str, str]) -> None:
+    """Run the SQL script ``command`` writes (pg_restore's) on ``cursor``, statement by statement.
+
+    pg_dump's scripts end every statement at the end of a line with ``;`` and follow
+    ``COPY ... FROM stdin;`` with the rows in COPY's text format up to a ``\\.`` line,
+    which go through the driver's COPY protocol. Raises BackupInvalidError if the
+    database refuses a statement, BackupToolError if the command fails.
+    """
+    import psycopg
+    from django.db import DatabaseError
+
+    process = subprocess.Popen(  # noqa: S603 - pg_restore, found on PATH
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8"
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    try:
+        lines: list[str] = []
+        for line in process.stdout:
+            if not lines and (not line.strip() or line.startswith(("--", "\\"))):
+                continue  # blank lines, comments, psql's meta-commands (\restrict)
+            lines.append(line)
+            if not line.rstrip().endswith(";"):
+                continue
+            statement, lines = "".join(lines), []
+            if statement.startswith("COPY ") and statement.rstrip().endswith("FROM stdin;"):
+                with cursor.cursor.copy(statement) as copy:
+                    for row in process.stdout:
+                        if row == "\\.\n":
+                            break
+                        copy.write(row)
+            else:
+                cursor.execute(statement)
+    except (DatabaseError, psycopg.Error) as failure:
+        raise BackupInvalidError(
+            f"the backup's database cannot be restored: {str(failure).strip()}"
+        ) from None
+    finally:
+        process.stdout.close()
+        error = process.stderr.read()
+        returncode = process.wait()
+    if returncode != 0:
+        lines = error.strip().splitlines() or [f"exit status {returncode}"]
+        raise BackupToolError(f"pg_restore failed: {lines[-1]}")
