@@ -56,7 +56,15 @@ def test_signing_an_open_letter_records_the_signature(opened: World) -> None:
     opened.apply_event(event)
     letter = opened.letter()
     assert letter.signatures["sig-fra"] == SignatureRecord(
-        "sig-fra", "sign", "FRA", 1, event.at, "self-signed", "rep-fra", len(opened.applied) - 1
+        "sig-fra",
+        "sign",
+        "FRA",
+        1,
+        event.at,
+        "self-signed",
+        "rep-fra",
+        len(opened.applied) - 1,
+        key="key-fra",
     )
     assert letter.active == {"FRA": "sig-fra"}
 

@@ -268,7 +268,11 @@ def _status(row: BundleSignatory) -> str:
         status = f"withdrawn {format_time(row.withdrawn_at)}"
     else:
         status = "active"
-    return status + (", earlier version" if row.on_earlier_version else "")
+    if row.on_earlier_version:
+        status += ", earlier version"
+    if row.key_revoked_at is not None:
+        status += f", made before its key's revocation {format_time(row.key_revoked_at)}"
+    return status
 
 
 def _print_result(result: VerifiedBundle, consistency: int | None) -> None:

@@ -141,6 +141,7 @@ class SignatureRecord:
     withdrawn_by: str | None = None
     superseded_by: str | None = None
     voided: bool = False  # a dispute against it was upheld
+    key: str | None = None  # the key of a self-signed signature (its revocation is shown)
 
 
 @dataclass
@@ -486,6 +487,7 @@ class Register:
             d["evidence"]["kind"],
             d.get("representative"),
             index,
+            key=d["evidence"].get("key") if d["evidence"]["kind"] == "self-signed" else None,
         )
         previous = letter.active.get(party.id)
         if previous is not None:

@@ -101,6 +101,9 @@ class BundleSignatory:
     withdrawn_at: datetime | None
     on_earlier_version: bool
     voided: bool
+    # When the key of a self-signed signature was revoked, after the signature (a
+    # revoked key signs nothing later): the signature stands, made before the revocation.
+    key_revoked_at: datetime | None = None
 
     @property
     def active(self) -> bool:
@@ -128,6 +131,7 @@ class BundleSignatory:
             "on_earlier_version": self.on_earlier_version,
             "voided": self.voided,
             "active": self.active,
+            "key_revoked_at": format_time(self.key_revoked_at) if self.key_revoked_at else None,
         }
 
 
@@ -148,6 +152,7 @@ class VerifiedBundle:
         rows = []
         for entry in signatory_list(letter):
             party = self.register.parties[entry.party]
+            key = self.register.keys.get(letter.signatures[entry.signature].key or "")
             rows.append(
                 BundleSignatory(
                     entry.signature,
@@ -163,6 +168,7 @@ class VerifiedBundle:
                     entry.withdrawn_at,
                     entry.on_earlier_version,
                     entry.voided,
+                    key.revoked_at if key is not None else None,
                 )
             )
         return rows

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Substr, TruncDate
 
 from cosignatory.core.errors import UnknownEntityError
@@ -41,6 +42,10 @@ class SignatoryRow:
     withdrawn_at: datetime | None
     on_earlier_version: bool
     voided: bool
+    # When the key that made a self-signed signature was revoked (by the instant asked
+    # about): the signature stands, made before the revocation (a revoked key signs
+    # nothing later). Shown beside it, and in ``evidence_detail``.
+    key_revoked_at: datetime | None = None
 
     @property
     def active(self) -> bool:
@@ -126,6 +131,7 @@ _ROW_FIELDS = (
     "representative_id",
     "withdrawn_at",
     "voided",
+    "key_revoked_at",
 )
 
 
@@ -161,8 +167,11 @@ def latest_signatures(
     # at any instant after it was made: only the few inactive ones (withdrawn, voided,
     # replaced) need the search for a later signature. Ordered by time, then log order,
     # so that the (letter, at) index serves a page without sorting the whole list.
+    signing_key = m.Key.objects.using(using).filter(pk=OuterRef("signing_key"))
     latest: QuerySet[m.Signature, dict[str, Any]] = (
         signatures.filter(Q(active=True) | ~Exists(later))
+        .annotate(signing_key=KeyTextTransform("key", "evidence"))
+        .annotate(key_revoked_at=Subquery(signing_key.values("revoked_at")[:1]))
         .order_by("at", "log_index")
         .values(*_ROW_FIELDS)
     )
@@ -294,6 +303,9 @@ def _row(row: dict[str, Any], current: int, as_of: datetime | None) -> Signatory
     withdrawn = row["withdrawn_at"]
     if withdrawn is not None and as_of is not None and withdrawn > as_of:
         withdrawn = None
+    revoked = row["key_revoked_at"]
+    if revoked is not None and as_of is not None and revoked > as_of:
+        revoked = None
     return SignatoryRow(
         signature=row["id"],
         log_index=row["log_index"],
@@ -305,16 +317,19 @@ def _row(row: dict[str, Any], current: int, as_of: datetime | None) -> Signatory
         version=row["version"],
         at=row["at"],
         evidence=row["evidence_kind"],
-        evidence_detail=evidence_detail(row["evidence"]),
+        evidence_detail=evidence_detail(row["evidence"], revoked),
         representative=row["representative_id"],
         withdrawn_at=withdrawn,
         on_earlier_version=row["version"] < current,
         voided=row["voided"],
+        key_revoked_at=revoked,
     )
 
 
-def evidence_detail(evidence: Mapping[str, Any]) -> str:
-    """One line saying how a signature is known, e.g. ``note-verbale DEMO/NV/1, 2019-07-08``."""
+def evidence_detail(evidence: Mapping[str, Any], key_revoked_at: datetime | None = None) -> str:
+    """One line saying how a signature is known, e.g. ``note-verbale DEMO/NV/1, 2019-07-08``;
+    for a self-signed signature whose key was revoked since (``key_revoked_at``),
+    ``signed with key K, made before its revocation on TIME``."""
     kind = evidence.get("kind")
     if kind == "attested":
         instrument = evidence.get("instrument") or {}
@@ -323,7 +338,10 @@ def evidence_detail(evidence: Mapping[str, Any]) -> str:
             f"{instrument.get('date', '')}"
         )
     if kind == "self-signed":
-        return f"signed with key {evidence.get('key', '')}"
+        signed = f"signed with key {evidence.get('key', '')}"
+        if key_revoked_at is not None:
+            signed += f", made before its revocation on {format_time(key_revoked_at)}"
+        return signed
     if kind == "email-verified":
         return f"email confirmed {evidence.get('confirmed_at', '')}"
     return str(kind or "")
