@@ -18,6 +18,7 @@ None of this needs a database. COSIGNATORY_FUZZ_EXAMPLES=5000 runs a longer sear
 from __future__ import annotations
 
 import copy
+import io
 import json
 import os
 from collections import Counter
@@ -31,10 +32,12 @@ from fuzz.targets import TARGETS, _refused
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cosignatory.core.bundle import read_lines
 from cosignatory.core.errors import InvalidEventError, StatementError
 from cosignatory.core.events import Event, parse_date, parse_time
 from cosignatory.core.state import Register
 from cosignatory.core.statements import SignedStatement
+from cosignatory.core.verify import verify_bundle
 from cosignatory.errors import CosignatoryError
 from cosignatory.tlog.checkpoint import Checkpoint, sign_checkpoint
 from cosignatory.tlog.note import add_signatures
@@ -427,3 +430,25 @@ def test_sealed_events_with_any_field_changed_are_judged_or_refused_clearly() ->
 
     run()
     print(f"\nfuzz the rules (sealed events, a field changed): {dict(outcomes)}")
+
+
+def test_a_changed_bundle_that_still_verifies_proves_the_same() -> None:
+    """Some changes leave a bundle valid (JSON spacing, a byte of a signature by a key
+    the policy does not trust): then it must prove exactly what the original proves."""
+    original = verify_bundle(read_lines(io.BytesIO(seeds.bundle())), seeds.POLICY).to_json()
+    outcomes: Counter[str] = Counter()
+
+    @FUZZ
+    @given(mutated([seeds.bundle()]) | bundle_json_mutated())
+    def run(data: bytes) -> None:
+        try:
+            verified = verify_bundle(read_lines(io.BytesIO(data)), seeds.POLICY)
+        except CosignatoryError as error:
+            _refused(error)
+            outcomes["refused"] += 1
+            return
+        assert verified.to_json() == original
+        outcomes["still valid, the same"] += 1
+
+    run()
+    print(f"\nfuzz bundle (does a changed bundle prove the same?): {dict(outcomes)}")
