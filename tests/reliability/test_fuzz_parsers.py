@@ -8,9 +8,9 @@ target gets random bytes, random text, and mutations of valid inputs (published
 vectors and generated notes, keys, checkpoints, tiles, proofs, policies, bundles,
 statements, events, CSV files and witness requests: ``fuzz/seeds.py``): a flipped
 byte, a cut, a line duplicated or dropped, NUL, bidirectional controls, lone
-surrogates, huge numbers, deep nesting. The JSON formats
-also get their values replaced field by field. Hypothesis' deadline bounds each
-example, so a parser that hangs fails too.
+surrogates, huge numbers, deep nesting. The JSON formats also get their values
+replaced field by field, and the rules get sealed events with odd values. Hypothesis'
+deadline bounds each example, so a parser that hangs fails too.
 
 None of this needs a database. COSIGNATORY_FUZZ_EXAMPLES=5000 runs a longer search.
 """
