@@ -194,3 +194,31 @@ def test_mutated_registrar_writes_are_answered_and_refusals_change_nothing(path:
 
     run()
     print(f"\nfuzz POST {path}: {sum(codes.values())} mutated bodies, {dict(codes)}")
+
+
+@pytest.mark.usefixtures("open_letter")
+def test_mutated_statement_batches_are_refused_or_the_same_and_change_nothing() -> None:
+    """``POST /statements/batch`` (all or none): a mutated batch is refused, or holds
+    only statements recorded already (200, nothing new)."""
+    _, secret = tokens.create_token("fuzz-registrar", "registrar")
+    client = Client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    valid = b"[" + signed_statement("FRA") + b"," + signed_statement("DEU") + b"]"
+    first = post(client, "/statements/batch", valid, headers)
+    assert first.status_code == 201, first.content
+    before = snapshot()
+    codes: Counter[str] = Counter()
+
+    @FUZZ
+    @given(bodies(valid))
+    def run(data: bytes) -> None:
+        response = post(client, "/statements/batch", data, headers)
+        code = check_answer(response)
+        if code == "accepted":
+            assert response.status_code == 200, response.content
+            assert response.json()["recorded"] == 0
+        codes[code] += 1
+        assert snapshot() == before
+
+    run()
+    print(f"\nfuzz POST /statements/batch: {sum(codes.values())} mutated bodies, {dict(codes)}")
