@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -188,10 +188,12 @@ def test_signatures_made_before_stay_and_are_marked(
     api = Client().get(f"/api/v1/letters/{EARLY}/signatories").json()
     assert api["active"] == 1 and MARK in api["items"][0]["evidence_detail"]
 
-    # "As of" the day before the revocation, the key was good: no mark.
-    day_before = (compromised["revoked_at"] - timedelta(days=1)).date().isoformat()
-    past = Client().get(f"/api/v1/letters/{EARLY}/signatories", {"as_of": day_before}).json()
-    assert past["items"] == [] or MARK not in past["items"][0]["evidence_detail"]
+    # "As of" an instant between the signature and the revocation, the key was good.
+    between = early.at + (compromised["revoked_at"] - early.at) / 2
+    as_of = between.isoformat().replace("+00:00", "Z")
+    past = Client().get(f"/api/v1/letters/{EARLY}/signatories", {"as_of": as_of}).json()
+    [then] = past["items"]
+    assert then["active"] and then["evidence_detail"] == "signed with key key-fra"
 
     # The offline verifier, over the letter's bundle.
     bundle = tmp_path / "bundle.jsonl"
