@@ -464,3 +464,19 @@ def test_help(capsys: pytest.CaptureFixture[str], command: str) -> None:
         main([command, "--help"])
     assert exit_info.value.code == 0
     assert "usage: cosignatory" in capsys.readouterr().out
+
+
+def test_rebuild_and_backup_of_a_database_without_a_register_say_so(
+    settings: Any, log: Any, tmp_path: Path
+) -> None:
+    with fresh_database(tmp_path) as url:
+        env = {**child_env(settings), "COSIGNATORY_DATABASE_URL": url}
+        for argv in (["rebuild"], ["backup", str(tmp_path / "nothing.backup")]):
+            result = child(env, *argv)
+            assert result.returncode == 1, result.stderr
+            # A new SQLite file does not exist yet: backup names it.
+            assert any(
+                reason in result.stderr for reason in ("cosignatory log init", "no such database")
+            )
+            assert len(result.stderr.splitlines()) == 1, result.stderr
+        assert not (tmp_path / "nothing.backup").exists()

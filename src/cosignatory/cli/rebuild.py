@@ -35,10 +35,18 @@ def rebuild_register(args: argparse.Namespace) -> None:
     if args.limit < 0:
         raise CommandError("--limit must be 0 or more")
     setup_django()
+    from django.db import DatabaseError
+
     from cosignatory.web.log.services import get_log
     from cosignatory.web.register.rebuild import rebuild
 
-    size = get_log().size()
+    try:
+        size = get_log().size()
+    except DatabaseError as error:  # no tables: the database holds no register
+        reason = str(error).strip().splitlines()[0]
+        raise CommandError(
+            f"cannot read the register's log ({reason}); run `cosignatory log init` first"
+        ) from None
     if args.json or size < _PROGRESS_THRESHOLD:
         report = rebuild(limit=args.limit)
     else:
