@@ -458,3 +458,35 @@ def test_acknowledged_signatures_survive_sigkill(log: Any, settings: Any, tmp_pa
     assert not failures, failures[:10]
     assert figures.trials == count
     assert figures.acknowledged >= count
+
+
+def test_the_checks_find_a_lost_and_a_half_written_statement(log: Any, settings: Any) -> None:
+    """The checks can fail: an acknowledged statement missing from the log is counted
+    lost, and a statement whose entry has no projection row is half-written."""
+    s.initialise_register()
+    [who] = make_signatories(1)
+    [letter] = make_letters(1, who.party)
+    client = Client("http://127.0.0.1:9", Gate(), [who], [letter], 1)
+    kept = client._next()
+    recorded = s.submit_statement(kept.signed)
+    kept.answer = (recorded.log_index, True)
+    never = client._next()  # acknowledged, as a faulty server might, but never recorded
+    never.answer = (recorded.log_index + 1, True)
+    state = LogState.read(log.verifiers[0], settings.COSIGNATORY_LOG_ORIGIN)
+
+    figures = Figures()
+    check_after_restart([client], state, figures, [])
+    assert figures.lost == 1
+    assert figures.problems == ["acknowledged sign lost: not in the log"]
+
+    client.sent.remove(never)
+    kept.answer = None  # now in flight at a kill: its row goes, its entry stays
+    m.Signature.objects.filter(log_index=recorded.log_index).delete()
+    figures = Figures()
+    check_after_restart([client], state, figures, [kept])
+    assert figures.lost == 0
+    assert figures.problems == [
+        "the Signature rows are not the log's signatures",
+        f"unacknowledged statement half-written: signature at entry {recorded.log_index} "
+        f"has no Signature row {json.loads(state.entries[-1])['data']['id']}",
+    ]
