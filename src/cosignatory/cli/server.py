@@ -91,6 +91,9 @@ def serve_site(args: argparse.Namespace) -> None:
             "worker_class": "gthread",
             "accesslog": "-",
             "timeout": 60,
+            # gunicorn's control socket is one per user by default, so servers side by
+            # side (tests, benchmarks, a second register) would share it; nothing uses it.
+            "control_socket_disable": True,
         }
     )
 
