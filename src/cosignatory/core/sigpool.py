@@ -72,7 +72,14 @@ def verify_statements(claims: Sequence[Claim], workers: int | None = None) -> li
 
     As :func:`verify_many`, with the signed bytes made in the workers as well.
     """
-    return _share(_verify_claims, claims, workers)
+    return start_verifying(claims, workers)()
+
+
+def start_verifying(
+    claims: Sequence[Claim], workers: int | None = None
+) -> Callable[[], list[bool]]:
+    """Start :func:`verify_statements` in the pool; return what waits for its result."""
+    return _start(_verify_claims, claims, workers)
 
 
 def cores() -> int:
@@ -96,14 +103,32 @@ def verify_many(triples: Sequence[Triple], workers: int | None = None) -> list[b
 def _share(
     task: Callable[[Sequence[Any]], list[R]], items: Sequence[Any], workers: int | None
 ) -> list[R]:
+    return _start(task, items, workers)()
+
+
+def _start(
+    task: Callable[[Sequence[Any]], list[R]], items: Sequence[Any], workers: int | None
+) -> Callable[[], list[R]]:
+    """Hand ``task`` over ``items`` to the pool now; return what waits for the results.
+
+    Meanwhile this process is free for other work: that overlap is the point. With one
+    worker, or too few items, the task runs in this process when the results are asked for.
+    """
     count = cores() if workers is None else max(1, workers)
     if count == 1 or len(items) < (PARALLEL_FROM if workers is None else 2):
-        return task(items)
+        return lambda: task(items)
     size = min(CHUNK, -(-len(items) // count))
-    chunks = [items[start : start + size] for start in range(0, len(items), size)]
-    results: list[R] = []
-    for part in _pool(count).map(task, chunks):
-        results.extend(part)
+    pool = _pool(count)
+    futures = [
+        pool.submit(task, items[start : start + size]) for start in range(0, len(items), size)
+    ]
+
+    def results() -> list[R]:
+        found: list[R] = []
+        for future in futures:
+            found.extend(future.result())
+        return found
+
     return results
 
 
@@ -118,11 +143,22 @@ def seal_many(
     registrar's key in C2SP form: it goes to this process's own workers only, through
     their pipes. Raises MalformedKeyError for a bad key.
     """
-    found = _share(partial(_seal_chunk, skey, key_id), events, workers)
-    return [
-        (event.sealed(key_id, signature), entry)
-        for event, (signature, entry) in zip(events, found, strict=True)
-    ]
+    return start_sealing(events, skey, key_id, workers)()
+
+
+def start_sealing(
+    events: Sequence[Event], skey: str, key_id: str, workers: int | None = None
+) -> Callable[[], list[tuple[Event, bytes]]]:
+    """Start :func:`seal_many` in the pool; return what waits for its result."""
+    pending = _start(partial(_seal_chunk, skey, key_id), events, workers)
+
+    def sealed() -> list[tuple[Event, bytes]]:
+        return [
+            (event.sealed(key_id, signature), entry)
+            for event, (signature, entry) in zip(events, pending(), strict=True)
+        ]
+
+    return sealed
 
 
 def _seal_chunk(skey: str, key_id: str, events: Sequence[Event]) -> list[tuple[bytes, bytes]]:

@@ -41,7 +41,7 @@ from django.db import transaction
 
 from cosignatory.core import state as core
 from cosignatory.core.events import Event
-from cosignatory.core.sigpool import Claim, PreverifiedRegister, seal_many, verify_statements
+from cosignatory.core.sigpool import Claim, PreverifiedRegister, start_sealing, start_verifying
 from cosignatory.core.statements import SignedStatement
 from cosignatory.errors import CosignatoryError
 from cosignatory.web.log.services import get_log, reset_log_cache
@@ -242,9 +242,12 @@ def plan_statements(
         from cosignatory.core.errors import UnknownEntityError
 
         raise UnknownEntityError(f"no letter {letter!r}")
-    verified = _verify(statements, workers)
+    pending = _start_verifying(statements, workers)
     size = get_log().size()  # read before the state: a write after it changes the size
-    rows, found, events, plain = _judge(statements, verified, letter, base_index=None)
+    state = _load(statements, frozenset())  # while the pool verifies
+    verified = pending()
+    state.register.verified = set(verified)
+    rows, found, events, plain = _judge(statements, state, letter, base_index=None)
     return StatementPlan(
         letter,
         tuple(rows),
@@ -258,18 +261,24 @@ def plan_statements(
     )
 
 
-def _verify(
+def _start_verifying(
     statements: Sequence[tuple[int, SignedStatement]], workers: int | None
-) -> frozenset[Claim]:
-    """The triples of the statements whose signature verifies with the key they name."""
+) -> Callable[[], frozenset[Claim]]:
+    """Start verifying the statements' signatures in the pool; return what waits for the
+    claims whose signature verifies with the key they name."""
     keys = _public_keys({signed.statement.key for _, signed in statements})
     claims: list[Claim] = []
     for _, signed in statements:
         public_key = keys.get(signed.statement.key)
         if public_key is not None:
             claims.append((public_key, signed.signature, signed.statement))
-    results = verify_statements(claims, workers)
-    return frozenset(claim for claim, ok in zip(claims, results, strict=True) if ok)
+    pending = start_verifying(claims, workers)
+
+    def verified() -> frozenset[Claim]:
+        results = pending()
+        return frozenset(claim for claim, ok in zip(claims, results, strict=True) if ok)
+
+    return verified
 
 
 def _public_keys(ids: set[str]) -> dict[str, bytes]:
@@ -296,7 +305,7 @@ class _State:
 
 def _judge(
     statements: Sequence[tuple[int, SignedStatement]],
-    verified: frozenset[Claim],
+    state: _State,
     letter: str | None,
     base_index: int | None,
 ) -> tuple[list[JudgedStatement], list[ItemError], list[Event], list[bool]]:
@@ -306,7 +315,6 @@ def _judge(
 
     ``base_index`` is the log's size when recording (under the write lock), else None.
     """
-    state = _load(statements, verified)
     register = state.register
     moment = services._now()
     if register.last_at is not None and moment < register.last_at:
@@ -562,19 +570,20 @@ def apply(plan: StatementPlan, progress: Callable[[int], None] | None = None) ->
                 rows = _indexed(plan.rows, plan.events, base)
                 events, plain = plan.events, plan.plain
             else:
-                rows, errors, judged, flags = _judge(
-                    plan.statements, plan.verified, plan.letter, base
-                )
+                state = _load(plan.statements, plan.verified)
+                rows, errors, judged, flags = _judge(plan.statements, state, plan.letter, base)
                 if errors:
                     raise IntakeError(_refusal(errors, "the register changed since the plan: "))
                 events, plain = tuple(judged), tuple(flags)
-            pairs = seal_many(events, skey, key_id, plan.workers)
+            pending = start_sealing(events, skey, key_id, plan.workers)
+            # The tables need the events, not their seals: project while the pool seals.
+            _project_all(events, plain, base, progress)
+            pairs = pending()
             sealed = [event for event, _ in pairs]
             if sealed:
                 result = log.append_batch([entry for _, entry in pairs])
                 if result.first_index != base:  # pragma: no cover (the lock forbids it)
                     raise IntakeError("the log grew while it was locked; nothing was recorded")
-            _project_all(sealed, plain, base, progress)
     except BaseException:
         # As in intake.apply: tiles written by a rolled-back append must not be trusted.
         reset_log_cache()
