@@ -462,38 +462,32 @@ def _load(statements: Sequence[tuple[int, SignedStatement]], verified: frozenset
     register.last_at = (
         m.EventRecord.objects.order_by("-log_index").values_list("at", flat=True).first()
     )
+    # Tuples, not model instances: building those is most of the cost of a big load.
     for chunk in _chunks(party_ids):
-        for party in m.Party.objects.filter(pk__in=chunk):
-            register.parties[party.id] = core.Party(
-                party.id, party.kind, party.names, party.contact, tuple(party.members)
-            )
+        fields = ("id", "kind", "names", "contact", "members")
+        for pid, kind, names, contact, members in m.Party.objects.filter(pk__in=chunk).values_list(
+            *fields
+        ):
+            register.parties[pid] = core.Party(pid, kind, names, contact, tuple(members))
     for chunk in _chunks(rep_ids):
-        for rep in m.Representative.objects.filter(pk__in=chunk):
-            register.representatives[rep.id] = core.Representative(rep.id, rep.name, rep.contact)
+        reps = m.Representative.objects.filter(pk__in=chunk)
+        for rid, name, contact in reps.values_list("id", "name", "contact"):
+            register.representatives[rid] = core.Representative(rid, name, contact)
     for chunk in _chunks({s.key for s in named}):
-        for key in m.Key.objects.filter(pk__in=chunk):
-            register.keys[key.id] = core.Key(
-                key.id,
-                key.representative_id,
-                bytes(key.public_key),
-                key.valid_from,
-                key.valid_until,
-                key.revoked_at,
-            )
+        fields = ("id", "representative_id", "public_key", "valid_from", "valid_until")
+        for kid, rep, public, start, until, revoked in m.Key.objects.filter(
+            pk__in=chunk
+        ).values_list(*fields, "revoked_at"):
+            register.keys[kid] = core.Key(kid, rep, bytes(public), start, until, revoked)
     mandates: dict[tuple[str, str], dict[str, core.Mandate]] = {}
     for chunk in _chunks(rep_ids):
-        for mandate in m.Mandate.objects.filter(representative_id__in=chunk):
-            if mandate.party_id in party_ids:
-                mandates.setdefault((mandate.representative_id, mandate.party_id), {})[
-                    mandate.id
-                ] = core.Mandate(
-                    mandate.id,
-                    mandate.representative_id,
-                    mandate.party_id,
-                    mandate.valid_from,
-                    mandate.valid_until,
-                    mandate.ended_at,
-                )
+        fields = ("id", "representative_id", "party_id", "valid_from", "valid_until")
+        for mid, rep, party, start, until, ended in m.Mandate.objects.filter(
+            representative_id__in=chunk
+        ).values_list(*fields, "ended_at"):
+            if party in party_ids:
+                pair = mandates.setdefault((rep, party), {})
+                pair[mid] = core.Mandate(mid, rep, party, start, until, ended)
     withdrawals: dict[str, dict[str, Any]] = {}
     for row in m.Letter.objects.filter(pk__in={s.letter for s in named}):
         parties = {s.party for s in named if s.letter == row.id}
