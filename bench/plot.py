@@ -35,7 +35,8 @@ def _panel(
     line: float | None,
 ) -> list[str]:
     xs = [x for _, points in series for x, _ in points] or [1.0]
-    ys = [y for _, points in series for _, y in points] + ([line] if line else [])
+    # The scale is the data's: a target far above it is named, not drawn.
+    ys = [y for _, points in series for _, y in points]
     top = _nice_max(max(ys) * 1.1 if ys else 1.0)
     lo, hi = math.log2(max(min(xs), 1)), math.log2(max(max(xs), 2))
     span = max(hi - lo, 1.0)
@@ -74,7 +75,12 @@ def _panel(
         f'<text x="{x0 - 52}" y="{TOP + PANEL_H / 2}" font-size="12" text-anchor="middle" '
         f'transform="rotate(-90 {x0 - 52} {TOP + PANEL_H / 2})">{escape(unit)}</text>'
     )
-    if line:
+    if line and line > top:
+        out.append(
+            f'<text x="{x0 + PANEL_W - 4}" y="{TOP + 14}" text-anchor="end" font-size="11">'
+            f"target {line:,.0f}: above the scale</text>"
+        )
+    elif line:
         out.append(
             f'<line x1="{x0}" x2="{x0 + PANEL_W}" y1="{py(line)}" y2="{py(line)}" '
             'stroke="#000" stroke-dasharray="5 4"/>'

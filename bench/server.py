@@ -190,6 +190,7 @@ def run_locust(
         "WARNING",
         *classes,
     ]
+    drain(url)  # start from an idle server: not behind the last run's queued requests
     full_env = {**os.environ, **env, "BENCH_MAX_REQUESTS": str(max_requests)}
     t0 = time.perf_counter()
     done = subprocess.run(command, env=full_env, capture_output=True, timeout=seconds + 120)
@@ -214,6 +215,16 @@ def run_locust(
     if failures.exists() and failures.stat().st_size > 200:
         print(f"-- locust failures: {failures.read_text()[:600]}", file=sys.stderr)
     return results
+
+
+def drain(url: str) -> None:
+    """Wait until the server has answered what the last load left queued.
+
+    When locust stops, requests it gave up on are still queued in the server; a cheap
+    request answered means those ahead of it are done.
+    """
+    with urllib.request.urlopen(f"{url}/log/checkpoint", timeout=600) as answer:
+        answer.read()
 
 
 def _number(text: str) -> float:
