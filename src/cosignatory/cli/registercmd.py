@@ -13,13 +13,14 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cosignatory.cli import partycmd
 from cosignatory.cli.common import CommandError, print_json, setup_django
+from cosignatory.core.errors import UnknownEntityError
 from cosignatory.core.events import format_time
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ EXPORT_COLUMNS = (
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV
 # Injection"): such cells are written with a leading apostrophe, which makes them text.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_EXPORT_CHUNK = 2_000  # rows fetched from the database at a time
+_EXPORT_PIECE = 64 * 1024  # characters of CSV written at a time
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -309,25 +312,40 @@ def export_signatories(args: argparse.Namespace) -> None:
     as_of = args.as_of
     if as_of is not None and not isinstance(as_of, datetime):
         as_of = end_of_day(as_of)
-    rows = signatory_list(args.letter, as_of)
     if args.format == "csv":
-        text = signatories_csv(rows)
-    else:
-        document = {
-            "letter": args.letter,
-            "as_of": format_time(as_of) if as_of is not None else None,
-            "count": len(rows),
-            "active": sum(row.active for row in rows),
-            "signatories": [signatory_json(row) for row in rows],
-        }
-        text = json.dumps(document, ensure_ascii=False, sort_keys=True) + "\n"
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8", newline="")
-        except OSError as error:
-            raise CommandError(f"cannot write {args.output}: {error.strerror}") from error
-    else:
-        sys.stdout.write(text)
+        _write_export(_csv_chunks(args.letter, as_of), args.output)
+        return
+    rows = signatory_list(args.letter, as_of)
+    document = {
+        "letter": args.letter,
+        "as_of": format_time(as_of) if as_of is not None else None,
+        "count": len(rows),
+        "active": sum(row.active for row in rows),
+        "signatories": [signatory_json(row) for row in rows],
+    }
+    _write_export([json.dumps(document, ensure_ascii=False, sort_keys=True) + "\n"], args.output)
+
+
+def _write_export(chunks: Iterable[str], output: str | None) -> None:
+    """Write ``chunks`` to stdout, or to ``output`` whole or not at all (via a .partial file)."""
+    if not output:
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
+        return
+    target = Path(output)
+    partial = target.with_name(target.name + ".partial")
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+        partial.replace(target)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise CommandError(f"cannot write {output}: {error.strerror}") from error
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def export_bundle(letter: str, args: argparse.Namespace) -> None:
@@ -375,28 +393,51 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
-def signatories_csv(rows: Sequence[SignatoryRow]) -> str:
-    """The signatory list as CSV (RFC 4180), one row per party, formula-safe."""
+def _csv_chunks(letter: str, as_of: datetime | None) -> Iterator[str]:
+    """The signatory list as CSV (RFC 4180), formula-safe, in pieces of about 64 kB.
+
+    Rows come from the database a chunk at a time in log order (the order they were
+    recorded), so memory stays flat however long the list. Raises UnknownEntityError
+    before anything is written if there is no such letter.
+    """
+    from cosignatory.web.register import models as m
+    from cosignatory.web.register.queries import latest_signatures, signatory_row
+
+    current = m.Letter.objects.filter(pk=letter).values_list("current_version", flat=True).first()
+    if current is None:
+        raise UnknownEntityError(f"no letter {letter!r}")
+    rows = latest_signatures(letter, as_of).iterator(chunk_size=_EXPORT_CHUNK)
+    return _csv_text(signatory_row(found, current, as_of) for found in rows)
+
+
+def _csv_text(rows: Iterable[SignatoryRow]) -> Iterator[str]:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     for row in rows:
-        cells: list[Any] = [
-            row.party,
-            row.party_name("en"),
-            row.party_kind,
-            row.action,
-            row.version,
-            format_time(row.at),
-            row.evidence,
-            format_time(row.withdrawn_at) if row.withdrawn_at else "",
-            _bool(row.on_earlier_version),
-            _bool(row.voided),
-            row.signature,
-            row.log_index,
-        ]
-        writer.writerow([neutralise(str(cell)) for cell in cells])
-    return out.getvalue()
+        writer.writerow([neutralise(str(cell)) for cell in _export_cells(row)])
+        if out.tell() >= _EXPORT_PIECE:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def _export_cells(row: SignatoryRow) -> list[Any]:
+    return [
+        row.party,
+        row.party_name("en"),
+        row.party_kind,
+        row.action,
+        row.version,
+        format_time(row.at),
+        row.evidence,
+        format_time(row.withdrawn_at) if row.withdrawn_at else "",
+        _bool(row.on_earlier_version),
+        _bool(row.voided),
+        row.signature,
+        row.log_index,
+    ]
 
 
 def _bool(value: bool) -> str:
