@@ -166,6 +166,28 @@ def test_signatory_lists_as_of_a_date(anonymous: ApiClient) -> None:
     )
 
 
+def test_signatures_made_at_one_instant_page_in_the_lists_order(anonymous: ApiClient) -> None:
+    """Ties in time are ordered by signature id, by code point, as the list is: a page
+    is one query in the database's order, so that order must be the list's own."""
+    s.create_letter("tied-letter", {"en": "Tied"}, ["The President"], "FRA", date(2019, 8, 1))
+    s.add_text_version("tied-letter", {"en": "We agree."})
+    s.open_letter("tied-letter")
+    instant = m.EventRecord.objects.order_by("-log_index").values_list("at", flat=True)[0]
+    with s.use_clock(lambda: instant):
+        for party in ("FRA", "DEU", "ESP", "ITA", "PRT", "NLD"):
+            note = {"kind": "note-verbale", "reference": f"NV/{party}", "date": "2019-08-02"}
+            s.record_attested("tied-letter", party, "sign", note)
+    rows = signatory_list("tied-letter")
+    assert len({r.at for r in rows}) == 1 and len(rows) == 6
+    expected = [r.signature for r in rows]
+    assert expected == sorted(expected)
+    assert [
+        i["signature_id"] for i in walk(anonymous, "/letters/tied-letter/signatories", limit=1)
+    ] == expected
+    first = anonymous.read("/letters/tied-letter/signatories", limit=2).json()
+    assert first["count"] == 6 and first["active"] == 6
+
+
 def test_a_letters_events_are_its_history(anonymous: ApiClient) -> None:
     items = walk(anonymous, "/letters/demo-open-letter/events", limit=3)
     indexes = list(

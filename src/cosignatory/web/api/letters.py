@@ -34,9 +34,13 @@ from cosignatory.web.register import models as m
 from cosignatory.web.register.bundles import CONTENT_TYPE as BUNDLE_TYPE
 from cosignatory.web.register.bundles import bundle_filename, stream_bundle
 from cosignatory.web.register.queries import (
+    after_in_time_then_id,
     end_of_day,
+    latest_signatures,
+    ordered_by_time_then_id,
+    signatory_counts,
     signatory_json,
-    signatory_list,
+    signatory_row,
 )
 
 # -- letters ----------------------------------------------------------------------------------
@@ -200,21 +204,26 @@ def signatories(
     if conditional.not_modified(request, response, conditional.letter_marker(letter)):
         return Status(304, None)
     instant = _instant(as_of)
-    rows = signatory_list(letter, instant)
+    current = m.Letter.objects.filter(pk=letter).values_list("current_version", flat=True).first()
+    if current is None:
+        raise UnknownEntityError(f"no letter {letter!r}")
+    # One page is one indexed query and the counts are two: the list is never loaded
+    # whole, so the first page of a million-signature letter costs what a short one does.
+    query = ordered_by_time_then_id(latest_signatures(letter, instant))
     if after is not None:
         mark = m.Signature.objects.filter(pk=after, letter_id=letter).values_list("at", "id")
         found = mark.first()
         if found is None:
             raise UnknownEntityError(f"letter {letter!r} has no signature {after!r}")
-        rows_after = [r for r in rows if (r.at, r.signature) > found]
-    else:
-        rows_after = rows
-    shown, next_path = page(request, rows_after[: limit + 1], limit, lambda r: r.signature)
+        query = after_in_time_then_id(query, *found)
+    rows = [signatory_row(found, current, instant) for found in query[: limit + 1]]
+    shown, next_path = page(request, rows, limit, lambda r: r.signature)
+    counts = signatory_counts(letter, instant)
     return {
         "letter": letter,
         "as_of": format_time(instant) if instant is not None else None,
-        "count": len(rows),
-        "active": sum(r.active for r in rows),
+        "count": counts.listed,
+        "active": counts.active,
         "items": [signatory_json(r) for r in shown],
         "next": next_path,
     }

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import connections
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Substr, TruncDate
+from django.db.models.functions import Collate, Substr, TruncDate
 
 from cosignatory.core.errors import UnknownEntityError
 from cosignatory.core.events import LANGUAGES, format_time
@@ -176,6 +176,28 @@ def latest_signatures(
         .values(*_ROW_FIELDS)
     )
     return latest
+
+
+def _codepoint_collation(using: str) -> str:
+    """The collation that orders text by code point, as Python's ``sorted`` does."""
+    return "C" if connections[using].vendor == "postgresql" else "BINARY"
+
+
+def ordered_by_time_then_id(
+    rows: QuerySet[m.Signature, dict[str, Any]], using: str = "default"
+) -> QuerySet[m.Signature, dict[str, Any]]:
+    """:func:`latest_signatures` in :func:`signatory_list`'s order: time, then signature
+    id by code point (whatever the database's collation), so pages agree with the list."""
+    return rows.annotate(id_by_code=Collate("id", _codepoint_collation(using))).order_by(
+        "at", "id_by_code"
+    )
+
+
+def after_in_time_then_id(
+    rows: QuerySet[m.Signature, dict[str, Any]], at: datetime, id: str
+) -> QuerySet[m.Signature, dict[str, Any]]:
+    """The rows of :func:`ordered_by_time_then_id` that come after ``(at, id)``."""
+    return rows.filter(Q(at__gt=at) | Q(at=at, id_by_code__gt=id))
 
 
 def signatory_row(
