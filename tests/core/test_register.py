@@ -278,6 +278,33 @@ def test_a_mandate_is_granted_for_a_period(world: World) -> None:
     assert not granted.current(T0 + timedelta(days=1))
 
 
+def test_mandates_are_found_by_representative_and_party_however_they_were_added(
+    world: World,
+) -> None:
+    """The index behind mandates_for stays in step with the mandates dict: through the
+    rules, through a direct assignment (as a partial view is filled) and a new dict."""
+    register = world.register
+
+    def scan(representative: str, party: str) -> list[Mandate]:
+        return [
+            m
+            for m in register.mandates.values()
+            if m.representative == representative and m.party == party
+        ]
+
+    assert register.mandates_for("rep-fra", "FRA") == scan("rep-fra", "FRA") != []
+    world.apply("mandate.granted", mandate())
+    assert register.mandates_for("rep-fra", "DEU") == scan("rep-fra", "DEU") != []
+    register.mandates["mandate-x"] = Mandate("mandate-x", "rep-fra", "ITA", T0, None)
+    assert register.mandates_for("rep-fra", "ITA") == [register.mandates["mandate-x"]]
+    world.apply("mandate.granted", mandate(id="mandate-3"))
+    assert register.mandates_for("rep-fra", "DEU") == scan("rep-fra", "DEU")
+    assert len(register.mandates_for("rep-fra", "DEU")) == 2
+    register.mandates = {"mandate-y": Mandate("mandate-y", "rep-y", "FRA", T0, None)}
+    assert register.mandates_for("rep-fra", "DEU") == []
+    assert register.mandates_for("rep-y", "FRA") == scan("rep-y", "FRA") != []
+
+
 def test_mandate_refusals(world: World) -> None:
     world.refuse(DuplicateEntityError, world.event("mandate.granted", mandate(id="mandate-fra")))
     world.refuse(UnknownEntityError, world.event("mandate.granted", mandate(representative="x")))

@@ -193,6 +193,15 @@ class Register:
     symbols: set[str] = field(default_factory=set)
     last_at: datetime | None = None
     check_seals: bool = True
+    # The mandates by (representative, party), so judging a statement does not scan
+    # every mandate (a rebuild of a million self-signing persons would be quadratic).
+    # Kept in step by _mandate_granted; rebuilt if anyone changes ``mandates`` directly.
+    _mandate_index: dict[tuple[str, str], list[Mandate]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _indexed: tuple[dict[str, Mandate] | None, int] = field(
+        default=(None, 0), repr=False, compare=False
+    )
 
     # -- the entry point ------------------------------------------------------------
 
@@ -301,7 +310,26 @@ class Register:
         until = parse_time(d["valid_until"]) if d.get("valid_until") else None
         if until is not None and until <= start:
             raise InvalidEventError("a mandate must end after it starts")
-        self.mandates[d["id"]] = Mandate(d["id"], d["representative"], d["party"], start, until)
+        mandate = Mandate(d["id"], d["representative"], d["party"], start, until)
+        indexed, size = self._indexed
+        in_step = indexed is self.mandates and size == len(self.mandates)
+        self.mandates[d["id"]] = mandate
+        if in_step:
+            self._mandate_index.setdefault((mandate.representative, mandate.party), []).append(
+                mandate
+            )
+            self._indexed = (self.mandates, len(self.mandates))
+
+    def mandates_for(self, representative: str, party: str) -> list[Mandate]:
+        """The mandates ``representative`` holds or held for ``party``."""
+        indexed, size = self._indexed
+        if indexed is not self.mandates or size != len(self.mandates):
+            self._mandate_index = {}
+            for mandate in self.mandates.values():
+                pair = (mandate.representative, mandate.party)
+                self._mandate_index.setdefault(pair, []).append(mandate)
+            self._indexed = (self.mandates, len(self.mandates))
+        return self._mandate_index.get((representative, party), [])
 
     def _mandate_ended(self, event: Event, d: dict[str, Any], index: int | None) -> None:
         mandate: Mandate = self._get(self.mandates, d["id"], "mandate")
@@ -591,11 +619,7 @@ class Register:
             raise KeyRevokedError(f"key {key.id} was revoked before this signature")
         if moment < key.valid_from or (key.valid_until is not None and moment >= key.valid_until):
             raise KeyExpiredError(f"key {key.id} is not valid at {moment:%Y-%m-%d %H:%M} UTC")
-        mandates = [
-            m
-            for m in self.mandates.values()
-            if m.representative == statement.representative and m.party == party.id
-        ]
+        mandates = self.mandates_for(statement.representative, party.id)
         if not mandates:
             raise WrongPartyError(
                 f"{statement.representative} holds no mandate to act for {party.id}"
