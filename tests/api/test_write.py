@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from cosignatory.core import limits
 from cosignatory.core.statements import SignedStatement, Statement
 from cosignatory.web.api import tokens
 from cosignatory.web.register import models as m
@@ -311,6 +312,26 @@ def test_a_refused_write_keeps_no_response_for_its_key(registrar: ApiClient) -> 
     assert Snapshot.take() == before
     s.add_text_version("L2", {"en": "Now a text."})
     assert registrar.write("/letters/L2/open", key="open").status_code == 201
+
+
+@pytest.mark.usefixtures("log")
+def test_too_many_addressees_are_refused_by_the_schema(registrar: ApiClient) -> None:
+    """The API's schema carries the register's limit, so the OpenAPI document tells
+    clients the same number the rules enforce."""
+    s.initialise_register()
+    s.register_state("FRA")
+    before = Snapshot.take()
+    letter = {
+        "id": "L3",
+        "title": {"en": "T"},
+        "addressees": [f"Addressee {n}" for n in range(limits.ADDRESSEES_MAX + 1)],
+        "lead_party": "FRA",
+        "date": "2019-07-01",
+    }
+    assert_problem(registrar.write("/letters", letter, key="many"), 422, "E_REQUEST_INVALID")
+    assert Snapshot.take() == before
+    letter["addressees"] = letter["addressees"][: limits.ADDRESSEES_MAX]
+    assert registrar.write("/letters", letter, key="enough").status_code == 201
 
 
 # -- signed statements ----------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, Strict, WithJsonSchema
 
+from cosignatory.core import limits
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"  # one line, no control characters
 MAX_INDEX = 1 << 62  # the largest log index or count the register uses
@@ -381,7 +383,7 @@ class ReasonIn(_In):
 class LetterIn(_In):
     id: Id
     title: Names
-    addressees: list[Line] = Field(min_length=1, max_length=100)
+    addressees: list[Line] = Field(min_length=1, max_length=limits.ADDRESSEES_MAX)
     lead_party: Id
     date: date
     session: Id | None = None
