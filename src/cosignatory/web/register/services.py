@@ -410,6 +410,27 @@ def _existing(letter: str, party: str, version: int) -> m.Signature | None:
     ).first()
 
 
+def self_signed_data(signed: SignedStatement) -> dict[str, Any]:
+    """The ``signature.recorded`` data for a self-signed statement, under a fresh id
+    (without ``withdraws``, which depends on the register's state)."""
+    statement = signed.statement
+    return {
+        "id": new_id("sig"),
+        "action": statement.action,
+        "letter": statement.letter,
+        "version": statement.version,
+        "text_hash": statement.text_hash,
+        "party": statement.party,
+        "representative": statement.representative,
+        "evidence": {
+            "kind": "self-signed",
+            "key": statement.key,
+            "statement": statement.to_json(),
+            "signature": base64.b64encode(signed.signature).decode(),
+        },
+    }
+
+
 def submit_statement(signed: SignedStatement) -> Recorded:
     """Record a self-signed signature, accession or withdrawal.
 
@@ -435,21 +456,7 @@ def submit_statement(signed: SignedStatement) -> Recorded:
             if existing is not None:
                 return Recorded(None, existing.log_index, new=False)
             withdraws = None
-        data: dict[str, Any] = {
-            "id": new_id("sig"),
-            "action": statement.action,
-            "letter": statement.letter,
-            "version": statement.version,
-            "text_hash": statement.text_hash,
-            "party": statement.party,
-            "representative": statement.representative,
-            "evidence": {
-                "kind": "self-signed",
-                "key": statement.key,
-                "statement": statement.to_json(),
-                "signature": base64.b64encode(signed.signature).decode(),
-            },
-        }
+        data = self_signed_data(signed)
         if withdraws:
             data["withdraws"] = withdraws
         elif statement.action == "withdraw":

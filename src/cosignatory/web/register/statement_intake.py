@@ -30,7 +30,6 @@ blank lines are skipped.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -393,21 +392,7 @@ def _judge_one(
             active.id,
             active.log_index,
         ), None
-    data: dict[str, Any] = {
-        "id": services.new_id("sig"),
-        "action": statement.action,
-        "letter": statement.letter,
-        "version": statement.version,
-        "text_hash": statement.text_hash,
-        "party": statement.party,
-        "representative": statement.representative,
-        "evidence": {
-            "kind": "self-signed",
-            "key": statement.key,
-            "statement": statement.to_json(),
-            "signature": base64.b64encode(signed.signature).decode(),
-        },
-    }
+    data = services.self_signed_data(signed)
     if statement.action == "withdraw":
         data["withdraws"] = withdraws
     event = Event.make("signature.recorded", moment, data)
