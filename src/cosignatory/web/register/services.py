@@ -436,7 +436,16 @@ def submit_statement(signed: SignedStatement) -> Recorded:
 
     Idempotent: a statement whose party already holds a signature on that version
     returns that signature's record; the same withdrawal twice returns the first.
+
+    With group commit on (``COSIGNATORY_GROUP_COMMIT``, the default) and no transaction
+    of the caller's open, the statement is recorded by this process's sequencer together
+    with those of other requests waiting at the same time
+    (:mod:`cosignatory.web.register.sequencer`); the outcome is the same.
     """
+    if settings.COSIGNATORY_GROUP_COMMIT and not transaction.get_connection().in_atomic_block:
+        from cosignatory.web.register import sequencer
+
+        return sequencer.sequencer().submit(signed, sequencer.preverify(signed))
     with _locked():
         statement = signed.statement
         if statement.action == "withdraw":

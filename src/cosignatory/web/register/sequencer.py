@@ -1,0 +1,216 @@
+"""Group commit: the self-signed statements of many requests in one transaction.
+
+Recording one statement on its own costs one transaction under the log's write lock,
+one signed checkpoint (Ed25519 and ML-DSA-44) and one fsync, and nothing else can
+write meanwhile; under many signers, requests queue on the lock. Instead:
+
+- the request thread checks the statement's Ed25519 signature first, outside any lock
+  (each server process on its own core), then hands the statement to its process's
+  :class:`Sequencer` and waits;
+- the sequencer, one thread per process, takes every statement waiting and records
+  them with :func:`record_batch`: in **one** transaction under the log's write lock it
+  loads the state they touch, judges each in order by the register's rules (a refusal
+  answers that statement only, as if it had come alone), seals the new events, appends
+  them with one batch append and **one** checkpoint, projects them, and commits with
+  one fsync;
+- only after the commit returns does it answer each waiting request.
+
+So no acknowledged signature can be lost: an answer is given only for a committed
+transaction (``synchronous=FULL`` on SQLite). A crash before the commit loses only
+unanswered requests, which their clients send again; the endpoint is idempotent by
+content, so a crash between the commit and the answer leaves a recorded signature that
+the client's retry finds (200, the first record). While one batch commits the next
+fills, so batches grow with the load and no request waits for a timer.
+
+:func:`services.submit_statement` uses the sequencer when ``COSIGNATORY_GROUP_COMMIT``
+is on (the default) and the caller is not inside a transaction of its own (a caller's
+transaction is invisible to the sequencer's thread): then it records the statement
+itself, as before. Events, log entries and tables are exactly those that recording the
+statements one by one gives (built by :mod:`statement_intake`, which the bulk import
+shares), a fresh signature id and the time of recording aside.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db import close_old_connections, connection, transaction
+
+from cosignatory.core.errors import EvidenceError
+from cosignatory.core.events import Event
+from cosignatory.core.sigpool import Claim
+from cosignatory.core.statements import SignedStatement
+from cosignatory.errors import CosignatoryError
+from cosignatory.web.log.services import get_log, reset_log_cache
+from cosignatory.web.register import models as m
+from cosignatory.web.register import services
+from cosignatory.web.register import statement_intake as si
+from cosignatory.web.register.intake import UNCHANGED
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 1000
+"""Statements in one transaction at most: a batch of this size commits in well under a
+second; more waiting requests go into the next."""
+IDLE_SECONDS = 0.1
+"""After this long without a statement the sequencer closes its database connection."""
+ANSWER_TIMEOUT = 120.0
+"""Seconds a request waits for its batch before it gives up (the batch may still
+commit: a retry then finds the statement recorded)."""
+
+
+@dataclass
+class _Waiting:
+    """One request's statement, and its answer once its batch has committed."""
+
+    signed: SignedStatement
+    claim: Claim | None
+    done: threading.Event = field(default_factory=threading.Event)
+    result: services.Recorded | None = None
+    error: BaseException | None = None
+
+
+def preverify(signed: SignedStatement) -> Claim | None:
+    """The statement's claim if its signature verifies with the key it names, else None
+    (the rules then verify it again under the lock and refuse it with their reason)."""
+    statement = signed.statement
+    public_key = m.Key.objects.filter(pk=statement.key).values_list("public_key", flat=True).first()
+    if public_key is None:
+        return None
+    claim: Claim = (bytes(public_key), signed.signature, statement)
+    try:
+        statement.verify(signed.signature, claim[0])
+    except CosignatoryError:
+        return None
+    return claim
+
+
+def record_batch(
+    items: Sequence[tuple[SignedStatement, Claim | None]],
+) -> list[services.Recorded | BaseException]:
+    """Record ``items`` in order, in one transaction with one batch append; return for
+    each what :func:`services.submit_statement` would have returned or raised alone.
+
+    A refusal is that statement's outcome only. An error of the batch itself (the
+    database) rolls everything back and raises.
+    """
+    statements = [(position, signed) for position, (signed, _) in enumerate(items)]
+    signer = services.registrar_signer()
+    key_id = services.registrar_key_id(signer)
+    try:
+        with transaction.atomic():
+            log_ = get_log()
+            log_.storage.lock()  # type: ignore[attr-defined]
+            base = log_.size()
+            state = si._load(statements, frozenset())
+            state.register.verified = {claim for _, claim in items if claim is not None}
+            rows, errors, events, plain = si._judge(statements, state, None, base)
+            sealed: list[Event] = []
+            entries: list[bytes] = []
+            for event in events:
+                seal = event.sealed(key_id, signer.sign(event.signed_bytes()))
+                sealed.append(seal)
+                entries.append(seal.to_bytes())
+            si._project_all(events, plain, base, None)
+            if entries:
+                result = log_.append_batch(entries)
+                if result.first_index != base:  # pragma: no cover (the lock forbids it)
+                    raise RuntimeError("the log grew while it was locked; nothing was recorded")
+    except BaseException:
+        reset_log_cache()  # tiles written by a rolled-back append must not be trusted
+        raise
+    by_id = {event.data["id"]: event for event in sealed}
+    outcomes: list[services.Recorded | BaseException] = [
+        RuntimeError("statement not judged")
+    ] * len(items)
+    for row in rows:
+        assert row.log_index is not None
+        new = by_id.get(row.signature or "") if row.outcome != UNCHANGED else None
+        outcomes[row.position] = services.Recorded(new, row.log_index, new=new is not None)
+    for error in errors:
+        outcomes[error.position] = error.error or EvidenceError(error.reason)
+    return outcomes
+
+
+class Sequencer:
+    """The one thread of a process that records waiting statements in batches."""
+
+    def __init__(self, max_batch: int = MAX_BATCH) -> None:
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Waiting] = queue.SimpleQueue()
+        self._start = threading.Lock()
+        self._pid: int | None = None
+        self.batches = 0
+        self.recorded = 0
+
+    def submit(self, signed: SignedStatement, claim: Claim | None) -> services.Recorded:
+        """Queue ``signed`` and wait until its batch has committed; return its record or
+        raise its refusal."""
+        waiting = _Waiting(signed, claim)
+        self._running()
+        self._queue.put(waiting)
+        if not waiting.done.wait(ANSWER_TIMEOUT):
+            raise TimeoutError("the register did not record the statement in time; send it again")
+        if waiting.error is not None:
+            raise waiting.error
+        assert waiting.result is not None
+        return waiting.result
+
+    def _running(self) -> None:
+        # A forked server worker inherits no thread: start one in each process.
+        if self._pid == os.getpid():
+            return
+        with self._start:
+            if self._pid != os.getpid():
+                if self._pid is not None:  # forked: the parent's queue is not ours
+                    self._queue = queue.SimpleQueue()
+                threading.Thread(
+                    target=self._run, name="cosignatory-sequencer", daemon=True
+                ).start()
+                self._pid = os.getpid()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                connection.close()  # idle: hold no connection (a test database is dropped)
+                first = self._queue.get()
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Waiting]) -> None:
+        close_old_connections()
+        try:
+            outcomes = record_batch([(item.signed, item.claim) for item in batch])
+        except BaseException as error:  # the batch failed as a whole: each request hears it
+            log.exception("a batch of %d statements was not recorded", len(batch))
+            connection.close()  # a broken connection is opened again for the next batch
+            outcomes = [error] * len(batch)
+        else:
+            self.batches += 1
+            self.recorded += len(batch)
+        for item, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                item.error = outcome
+            else:
+                item.result = outcome
+            item.done.set()
+
+
+_sequencer = Sequencer()
+
+
+def sequencer() -> Sequencer:
+    """This process's sequencer."""
+    return _sequencer
