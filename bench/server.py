@@ -68,19 +68,33 @@ class Server:
 
 
 @contextmanager
-def serving(folder: Path, workers: int = 2, warm: tuple[str, ...] = ()) -> Iterator[Server]:
+def serving(
+    folder: Path,
+    workers: int = 2,
+    warm: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    threads: int | None = None,
+) -> Iterator[Server]:
     """Start the server on a free port, wait until it answers, stop it at the end.
 
     ``warm``: paths to GET a few times first, so that every worker has imported its
-    views and opened its database before anything is measured.
+    views and opened its database before anything is measured. ``env``: more
+    environment variables for the server; ``threads``: threads per worker (else the
+    default of ``cosignatory serve``).
     """
     port = free_port()
     log = folder / f"server-{port}.log"
     command = [_bin("cosignatory"), "serve", "--no-demo", "--port", str(port)]
     command += ["--workers", str(workers)]
+    if threads is not None:
+        command += ["--threads", str(threads)]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, env=server_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            env={**server_env(), **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     server = Server(process, f"http://127.0.0.1:{port}", log)
     try:
