@@ -39,6 +39,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.no_database)
 
 
+@pytest.fixture(autouse=True)
+def exact_pages(settings: Any) -> None:
+    """Public pages checked against the log on every read (no one-second window) and
+    the page cache emptied for each test (a setting change empties it)."""
+    settings.COSIGNATORY_PAGE_CACHE_SECONDS = 0
+
+
 @pytest.fixture
 def log_settings(settings: Any, tmp_path: Path) -> Iterator[Any]:
     """Fresh log keys in a temporary folder and a test origin, for one test."""

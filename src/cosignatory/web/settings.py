@@ -111,6 +111,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "cosignatory.web.public.pagecache.PageCacheMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -255,6 +256,11 @@ COSIGNATORY_API_MAX_BODY_BYTES = limits.API_BODY_BYTES
 # the same time are recorded in one transaction with one checkpoint. "0" records each
 # statement in its own transaction (the benchmarks compare the two).
 COSIGNATORY_GROUP_COMMIT = os.environ.get("COSIGNATORY_GROUP_COMMIT", "1") != "0"
+
+# Public letter pages and their API reads are kept whole for anonymous readers
+# (cosignatory.web.public.pagecache): served as they are for this many seconds after
+# being made or checked, then only while the log's head is unchanged. 0: always checked.
+COSIGNATORY_PAGE_CACHE_SECONDS = float(os.environ.get("COSIGNATORY_PAGE_CACHE_SECONDS", "1"))
 
 # What a request may carry before anything is judged (cosignatory.core.limits, listed in
 # docs/reliability.md): a form's fields, their number, the files of one upload, and the

@@ -2,6 +2,7 @@
 
 from django.templatetags.static import static
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
@@ -16,7 +17,11 @@ urlpatterns = [
     path("disputes/new", register_views.dispute, name="dispute-signature"),
     # Browsers ask for /favicon.ico where a page names no icon (a PDF viewer, say).
     path("favicon.ico", RedirectView.as_view(url=static("cosignatory/favicon.svg"))),
-    path("i18n/setlang/", set_language, name="set-language"),
+    # Without CSRF: the form is on every page, and a token in it would make each page
+    # different for each reader, so that no public page could be cached whole
+    # (web/public/pagecache.py). The most another site can do with it is change a
+    # reader's language.
+    path("i18n/setlang/", csrf_exempt(set_language), name="set-language"),
     path("accounts/", include("cosignatory.web.accounts.urls")),
     path("desk/", include("cosignatory.web.desk.urls")),
     path("sign/", include("cosignatory.web.signing.urls")),
