@@ -9,6 +9,7 @@ closed-loop users (no think time) for a bounded time at each level.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from bench import report
@@ -40,6 +41,14 @@ def levels(run: Run) -> list[int]:
     return [1, 8, 32] if run.quick else [1, 4, 16, 64]
 
 
+def _load(url: str, folder: Path, path: str, users: int, seconds: float) -> dict[str, Any]:
+    """Load ``path`` alone with ``users`` closed-loop users; return locust's figures."""
+    found = run_locust(
+        url, folder, users=users, seconds=seconds, env={"BENCH_READ": json.dumps([path])}
+    )
+    return (found.get(path) or LoadResult.nothing(path, users)).to_json()
+
+
 def bench_reads(run: Run) -> dict[str, Any]:
     """Load each read path at each level; print req/s and latency beside the targets."""
     targets = paths(run)
@@ -56,17 +65,16 @@ def bench_reads(run: Run) -> dict[str, Any]:
                 spy = None
                 if path == profiled and users == levels(run)[-1]:
                     spy = profile(server.process.pid, max(int(seconds) - 1, 1), raw)
-                found = run_locust(
-                    server.url,
-                    folder,
-                    users=users,
-                    seconds=seconds,
-                    env={"BENCH_READ": json.dumps([path])},
-                )
-                result = found.get(path) or LoadResult.nothing(path, users)
-                curve[path].append(result.to_json())
+                curve[path].append(_load(server.url, folder, path, users, seconds))
                 if spy is not None:
                     spy.wait(60)
+    # The same paths without the page cache, at the highest level, for the gain.
+    top = levels(run)[-1]
+    uncached: dict[str, dict[str, Any]] = {}
+    with serving(folder, warm=tuple(targets), env={"COSIGNATORY_PAGE_CACHE": "0"}) as server:
+        for path in targets:
+            say(f"reads without the page cache: {path} with {top} users for {seconds:.0f} s")
+            uncached[path] = _load(server.url, folder, path, top, seconds)
     print(f"\n## target 3: public reads ({seconds:.0f} s a level, closed-loop users)\n")
     rows = []
     verdicts = {}
@@ -104,8 +112,31 @@ def bench_reads(run: Run) -> dict[str, Any]:
             else f", best {best['per_second'] / rate_target:.0%} of the rate"
         )
         print(f"{path}: {'met' if ok else 'MISSED'}{gap}")
+    print(f"\nThe page cache's gain, {top} users (COSIGNATORY_PAGE_CACHE=0 against the default):\n")
+    gains = []
+    for path, off in uncached.items():
+        on = curve[path][-1]
+        gain = on["per_second"] / off["per_second"] if off["per_second"] else float("inf")
+        gains.append(
+            [
+                path,
+                f"{off['per_second']:,.0f}",
+                f"{on['per_second']:,.0f}",
+                f"{gain:,.1f}×",
+                f"{off['p99_ms']:,.0f}",
+                f"{on['p99_ms']:,.0f}",
+            ]
+        )
+    headers = ["path", "req/s off", "req/s on", "gain", "p99 ms off", "p99 ms on"]
+    print(report.table(headers, gains))
     prof = summarise_profile(raw)
     if prof.get("in_requests"):
         print(f"\nWhere the workers' time went while serving {profiled} (py-spy):\n")
         print(profile_table(prof))
-    return {"seconds_per_level": seconds, "curve": curve, "met": verdicts, "profile": prof}
+    return {
+        "seconds_per_level": seconds,
+        "curve": curve,
+        "without_page_cache": uncached,
+        "met": verdicts,
+        "profile": prof,
+    }

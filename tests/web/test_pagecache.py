@@ -95,6 +95,13 @@ def test_signed_in_users_and_cookies_pass_by_the_cache(client: Client, small: An
     assert _counts() == (hits, misses)
 
 
+def test_the_cache_can_be_turned_off(client: Client, small: Any, settings: Any) -> None:
+    settings.COSIGNATORY_PAGE_CACHE = False
+    hits, misses = _counts()
+    assert client.get(PAGE).content == client.get(PAGE).content
+    assert _counts() == (hits, misses)
+
+
 def test_errors_and_conditional_requests_are_not_kept(client: Client, small: Any) -> None:
     assert client.get("/letters/no-such-letter/").status_code == 404
     assert client.get("/letters/no-such-letter/").status_code == 404

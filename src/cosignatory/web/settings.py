@@ -260,6 +260,8 @@ COSIGNATORY_GROUP_COMMIT = os.environ.get("COSIGNATORY_GROUP_COMMIT", "1") != "0
 # Public letter pages and their API reads are kept whole for anonymous readers
 # (cosignatory.web.public.pagecache): served as they are for this many seconds after
 # being made or checked, then only while the log's head is unchanged. 0: always checked.
+# COSIGNATORY_PAGE_CACHE=0 turns the cache off (the benchmarks compare the two).
+COSIGNATORY_PAGE_CACHE = os.environ.get("COSIGNATORY_PAGE_CACHE", "1") != "0"
 COSIGNATORY_PAGE_CACHE_SECONDS = float(os.environ.get("COSIGNATORY_PAGE_CACHE_SECONDS", "1"))
 
 # What a request may carry before anything is judged (cosignatory.core.limits, listed in

@@ -107,6 +107,8 @@ setting_changed.connect(_forget)
 
 
 def _cacheable(request: HttpRequest) -> bool:
+    if not settings.COSIGNATORY_PAGE_CACHE:
+        return False
     if request.method != "GET" or not CACHED.match(request.path):
         return False
     allowed = {settings.LANGUAGE_COOKIE_NAME, settings.CSRF_COOKIE_NAME}
