@@ -127,7 +127,7 @@ def test_the_language_form_needs_no_token_so_pages_are_the_same_for_everyone(
 def test_the_cache_keeps_within_its_memory() -> None:
     cache = pagecache.PageCache(max_bytes=800)
     for n in range(10):
-        cache.put((str(n),), pagecache._Answer("h", 0, 0, 200, [], b"x" * 100))
+        cache.put((str(n),), pagecache._Answer("h", 0, 0, [], b"x" * 100))
     assert cache._bytes <= 800 and cache.get(("0",)) is None and cache.get(("9",)) is not None
-    cache.put(("big",), pagecache._Answer("h", 0, 0, 200, [], b"x" * 200))  # over an eighth
+    cache.put(("big",), pagecache._Answer("h", 0, 0, [], b"x" * 200))  # over an eighth
     assert cache.get(("big",)) is None

@@ -8,13 +8,13 @@ real: the tests that go through it use committed transactions, as a server does.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
-from django.db import DatabaseError, connections
+from django.db import DatabaseError
 
 from cosignatory.core.statements import SignedStatement, Statement
 from cosignatory.web.log.services import get_log
@@ -22,6 +22,7 @@ from cosignatory.web.register import models as m
 from cosignatory.web.register import sequencer as sq
 from cosignatory.web.register import services as s
 from cosignatory.web.register import statement_intake as si
+from tests.reliability.test_concurrency import race
 from tests.web.test_register_scenarios import assert_identical, snapshot
 from tests.web.test_statement_intake import LETTER, People, _checkpoints, make_people
 
@@ -116,27 +117,14 @@ class TestThroughTheSequencer:
         self, people: People
     ) -> None:
         statements = [people.statement(n) for n in range(8)] * 3  # each sent three times
-        results: list[Any] = [None] * len(statements)
-        start = threading.Barrier(len(statements))
         batches = sq.sequencer().batches
 
-        def run(i: int) -> None:
-            try:
-                start.wait()
-                recorded = s.submit_statement(statements[i])
-                # Answered only once committed: another connection sees the entry.
-                committed = m.Signature.objects.filter(log_index=recorded.log_index).exists()
-                results[i] = (recorded, committed)
-            except BaseException as error:  # reported below
-                results[i] = error
-            finally:
-                connections.close_all()
+        def sign(signed: SignedStatement) -> tuple[s.Recorded, bool]:
+            recorded = s.submit_statement(signed)
+            # Answered only once committed: another connection sees the entry.
+            return recorded, m.Signature.objects.filter(log_index=recorded.log_index).exists()
 
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(statements))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results: list[Any] = race([partial(sign, signed) for signed in statements])
         assert all(isinstance(r, tuple) and r[1] for r in results), results
         new = [r[0].log_index for r in results if r[0].new]
         assert len(new) == 8 and len(set(new)) == 8  # each statement recorded once

@@ -47,12 +47,11 @@ class _Answer:
     head: str
     made: float  # when it was rendered
     checked: float  # when its head was last found current
-    status: int
     headers: list[tuple[str, str]]
     content: bytes
 
     def response(self) -> HttpResponse:
-        answer = HttpResponse(self.content, status=self.status)
+        answer = HttpResponse(self.content)  # only 200s are kept
         for name, value in self.headers:
             answer[name] = value
         return answer
@@ -153,6 +152,5 @@ class PageCacheMiddleware:
             and not response.cookies
             and not response.has_header("Set-Cookie")
         ):
-            headers = [(name, value) for name, value in response.items()]
-            cache.put(key, _Answer(head, now, now, 200, headers, response.content))
+            cache.put(key, _Answer(head, now, now, list(response.items()), response.content))
         return response

@@ -39,14 +39,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 
 from cosignatory.core.errors import EvidenceError
-from cosignatory.core.events import Event
 from cosignatory.core.sigpool import Claim
 from cosignatory.core.statements import SignedStatement
 from cosignatory.errors import CosignatoryError
-from cosignatory.web.log.services import get_log, reset_log_cache
 from cosignatory.web.register import models as m
 from cosignatory.web.register import services
 from cosignatory.web.register import statement_intake as si
@@ -100,30 +98,8 @@ def record_batch(
     database) rolls everything back and raises.
     """
     statements = [(position, signed) for position, (signed, _) in enumerate(items)]
-    signer = services.registrar_signer()
-    key_id = services.registrar_key_id(signer)
-    try:
-        with transaction.atomic():
-            log_ = get_log()
-            log_.storage.lock()  # type: ignore[attr-defined]
-            base = log_.size()
-            state = si._load(statements, frozenset())
-            state.register.verified = {claim for _, claim in items if claim is not None}
-            rows, errors, events, plain = si._judge(statements, state, None, base)
-            sealed: list[Event] = []
-            entries: list[bytes] = []
-            for event in events:
-                seal = event.sealed(key_id, signer.sign(event.signed_bytes()))
-                sealed.append(seal)
-                entries.append(seal.to_bytes())
-            si._project_all(events, plain, base, None)
-            if entries:
-                result = log_.append_batch(entries)
-                if result.first_index != base:  # pragma: no cover (the lock forbids it)
-                    raise RuntimeError("the log grew while it was locked; nothing was recorded")
-    except BaseException:
-        reset_log_cache()  # tiles written by a rolled-back append must not be trusted
-        raise
+    verified = frozenset(claim for _, claim in items if claim is not None)
+    rows, errors, sealed = si.record_each(statements, verified)
     by_id = {event.data["id"]: event for event in sealed}
     outcomes: list[services.Recorded | BaseException] = [
         RuntimeError("statement not judged")

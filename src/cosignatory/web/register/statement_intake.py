@@ -15,6 +15,8 @@ one; this module records thousands (``cosignatory import LETTER FILE --statement
 - :func:`apply` takes the log's write lock in one transaction, judges the plan again
   against the state as it is now (the register may have changed since), and records
   all the new events with one batch append and one checkpoint: all of them, or none.
+- :func:`record_each` judges and records in one go, under the lock, each refusal that
+  statement's alone: group commit (:mod:`sequencer`) records waiting requests with it.
 
 Each event is built as :func:`services.submit_statement` builds it and projected by the
 same :func:`projector.project`, so the log and the tables are those that submitting
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -43,6 +46,7 @@ from cosignatory.core.events import Event
 from cosignatory.core.sigpool import Claim, PreverifiedRegister, start_sealing, start_verifying
 from cosignatory.core.statements import SignedStatement
 from cosignatory.errors import CosignatoryError
+from cosignatory.tlog.note import Signer
 from cosignatory.web.log.services import get_log, reset_log_cache
 from cosignatory.web.public.searchindex import index_event
 from cosignatory.web.register import models as m
@@ -538,36 +542,72 @@ def apply(plan: StatementPlan, progress: Callable[[int], None] | None = None) ->
     if plan.errors:
         raise IntakeError(_refusal(plan.errors))
     signer = services.registrar_signer()
-    key_id = services.registrar_key_id(signer)
-    skey = signer.to_skey()
+    with _log_locked() as base:
+        if base == plan.log_size:  # nothing recorded since the plan: it holds
+            rows = _indexed(plan.rows, plan.events, base)
+            events, plain = plan.events, plan.plain
+        else:
+            state = _load(plan.statements, plan.verified)
+            rows, errors, judged, flags = _judge(plan.statements, state, plan.letter, base)
+            if errors:
+                raise IntakeError(_refusal(errors, "the register changed since the plan: "))
+            events, plain = tuple(judged), tuple(flags)
+        sealed = _record(events, plain, base, signer, plan.workers, progress)
+    return AppliedStatements(tuple(rows), len(sealed), len(rows) - len(sealed), get_log().size())
+
+
+def record_each(
+    statements: Sequence[tuple[int, SignedStatement]], verified: frozenset[Claim]
+) -> tuple[list[JudgedStatement], list[ItemError], list[Event]]:
+    """Judge ``statements`` in order against the register as it is now and record every
+    one the rules accept, in one transaction with one batch append and one checkpoint.
+
+    Unlike :func:`apply`, a refusal is that statement's alone (as if it had been
+    submitted by itself); the others are still recorded. ``verified``: claims whose
+    signatures are known good. Returns the outcomes, the refusals and the new events,
+    sealed, in log order; sealing runs in this process.
+    """
+    signer = services.registrar_signer()
+    with _log_locked() as base:
+        rows, errors, events, plain = _judge(statements, _load(statements, verified), None, base)
+        sealed = _record(events, plain, base, signer, 1, None)
+    return rows, errors, sealed
+
+
+@contextmanager
+def _log_locked() -> Iterator[int]:
+    """A transaction holding the log's write lock; yields the log's size."""
     try:
         with transaction.atomic():
             log = get_log()
             log.storage.lock()  # type: ignore[attr-defined]
-            base = log.size()
-            if base == plan.log_size:  # nothing recorded since the plan: it holds
-                rows = _indexed(plan.rows, plan.events, base)
-                events, plain = plan.events, plan.plain
-            else:
-                state = _load(plan.statements, plan.verified)
-                rows, errors, judged, flags = _judge(plan.statements, state, plan.letter, base)
-                if errors:
-                    raise IntakeError(_refusal(errors, "the register changed since the plan: "))
-                events, plain = tuple(judged), tuple(flags)
-            pending = start_sealing(events, skey, key_id, plan.workers)
-            # The tables need the events, not their seals: project while the pool seals.
-            _project_all(events, plain, base, progress)
-            pairs = pending()
-            sealed = [event for event, _ in pairs]
-            if sealed:
-                result = log.append_batch([entry for _, entry in pairs])
-                if result.first_index != base:  # pragma: no cover (the lock forbids it)
-                    raise IntakeError("the log grew while it was locked; nothing was recorded")
+            yield log.size()
     except BaseException:
         # As in intake.apply: tiles written by a rolled-back append must not be trusted.
         reset_log_cache()
         raise
-    return AppliedStatements(tuple(rows), len(sealed), len(rows) - len(sealed), get_log().size())
+
+
+def _record(
+    events: Sequence[Event],
+    plain: Sequence[bool],
+    base: int,
+    signer: Signer,
+    workers: int | None,
+    progress: Callable[[int], None] | None,
+) -> list[Event]:
+    """Seal ``events`` (in a pool of ``workers``), project them from ``base`` and append
+    them with one batch append; return them sealed. Runs inside :func:`_log_locked`."""
+    key_id = services.registrar_key_id(signer)
+    pending = start_sealing(events, signer.to_skey(), key_id, workers)
+    # The tables need the events, not their seals: project while the pool seals.
+    _project_all(events, plain, base, progress)
+    pairs = pending()
+    if pairs:
+        result = get_log().append_batch([entry for _, entry in pairs])
+        if result.first_index != base:  # pragma: no cover (the lock forbids it)
+            raise IntakeError("the log grew while it was locked; nothing was recorded")
+    return [event for event, _ in pairs]
 
 
 def _indexed(
