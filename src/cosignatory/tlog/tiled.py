@@ -14,17 +14,19 @@ when entries are appended. It does no I/O: tiles come from a reader callable.
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from cosignatory.tlog.errors import LogStateError
-from cosignatory.tlog.hashing import HASH_SIZE, leaf_hash, node_hash, root_of
+from cosignatory.tlog.hashing import HASH_SIZE, node_hash, root_of
 from cosignatory.tlog.tiles import TILE_HEIGHT, TILE_WIDTH
 
 TileKey = tuple[int, int]
 TileReader = Callable[[Iterable[TileKey]], Mapping[TileKey, bytes]]
 
 _FULL_TILE_BYTES = TILE_WIDTH * HASH_SIZE
+_sha256 = hashlib.sha256
 
 
 class FullTileCache:
@@ -141,6 +143,23 @@ class TiledTree:
         return self.range_hash(0, self.size)
 
 
+def _full_tile_root(data: bytes) -> bytes:
+    """Return the root of a full tile's 256 hashes, ``data`` being their concatenation.
+
+    The same tree as :func:`root_of`; its first row is hashed straight from ``data``
+    (one 64-byte slice per pair), which saves splitting 256 hashes apart on every tile
+    an append fills.
+    """
+    sha256 = _sha256
+    row = [
+        sha256(b"\x01" + data[i : i + 2 * HASH_SIZE]).digest()
+        for i in range(0, len(data), 2 * HASH_SIZE)
+    ]
+    while len(row) > 1:
+        row = [sha256(b"\x01" + row[i] + row[i + 1]).digest() for i in range(0, len(row), 2)]
+    return row[0]
+
+
 def right_edge_keys(size: int) -> list[TileKey]:
     """Return the partial tile at each level of a tree of ``size``: those an append grows."""
     keys = []
@@ -165,7 +184,13 @@ def extend_tiles(
     Raises LogStateError when a partial tile's stored width disagrees with ``size``.
     """
     written: dict[TileKey, bytes] = {}
-    carry = b"".join([leaf_hash(entry) for entry in entries])
+    # The leaf hashes (leaf_hash, inlined: this loop runs once per entry appended),
+    # gathered in one growing buffer rather than a list of a million objects joined.
+    sha256 = _sha256
+    leaves = bytearray()
+    for entry in entries:
+        leaves += sha256(b"\x00" + entry).digest()
+    carry = bytes(leaves)
     level = 0
     before = size  # complete subtrees of height 8 * level before the append
     while carry:
@@ -184,8 +209,7 @@ def extend_tiles(
             chunk = row[start : start + _FULL_TILE_BYTES]
             written[(level, tile_index + start // _FULL_TILE_BYTES)] = chunk
             if len(chunk) == _FULL_TILE_BYTES:
-                hashes = [chunk[i : i + HASH_SIZE] for i in range(0, len(chunk), HASH_SIZE)]
-                next_carry.append(root_of(hashes))
+                next_carry.append(_full_tile_root(chunk))
         carry = b"".join(next_carry)
         before //= TILE_WIDTH
         level += 1
