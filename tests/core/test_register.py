@@ -340,6 +340,21 @@ def test_key_refusals(world: World) -> None:
     world.refuse(InvalidEventError, world.event("key.registered", key(valid_until=format_time(T0))))
 
 
+def test_a_public_key_is_found_registered_however_the_keys_were_added(world: World) -> None:
+    """The index behind the duplicate-key check stays in step with the keys dict: through
+    the rules, a direct assignment (as a partial view is filled) and a new dict."""
+    register = world.register
+    world.apply("key.registered", key(id="key-2", seed=50))
+    world.refuse(DuplicateEntityError, world.event("key.registered", key(id="key-3", seed=50)))
+    direct = private_key(51).public_key().public_bytes_raw()
+    register.keys["key-x"] = Key("key-x", "rep-fra", direct, T0, None)
+    world.refuse(DuplicateEntityError, world.event("key.registered", key(id="key-3", seed=51)))
+    register.keys = {"key-y": Key("key-y", "rep-fra", direct, T0, None)}
+    world.apply("key.registered", key(id="key-3", seed=50))  # key-2 is gone with the old dict
+    world.refuse(DuplicateEntityError, world.event("key.registered", key(id="key-4", seed=51)))
+    world.refuse(DuplicateEntityError, world.event("key.registered", key(id="key-4", seed=50)))
+
+
 def test_a_key_is_revoked_once(world: World) -> None:
     revoked = world.apply("key.revoked", {"id": "key-fra", "reason": "lost"})
     assert world.register.keys["key-fra"].revoked_at == revoked.at

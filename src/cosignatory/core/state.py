@@ -12,9 +12,10 @@ The state may be partial: the web layer loads only the entities an event touches
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -177,6 +178,58 @@ class Letter:
         return max(self.versions) if self.versions else 0
 
 
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V", bound=_Identified)
+
+
+class _Lookup(Generic[_K, _V]):
+    """The values of one of the register's dicts, grouped by a key derived from each.
+
+    Rebuilt whenever the dict it was built from is replaced or has changed size behind
+    its back (a partial view is filled by assigning to the dicts directly); a value
+    added through :meth:`add` keeps it in step without a rebuild. Values are never
+    removed from the register's dicts, only added.
+    """
+
+    def __init__(self, key: Callable[[_V], _K]) -> None:
+        self._key = key
+        self._source: dict[str, _V] | None = None
+        self._size = 0
+        self._groups: dict[_K, list[_V]] = {}
+
+    def get(self, source: dict[str, _V], wanted: _K) -> list[_V]:
+        """Return the values of ``source`` whose derived key is ``wanted``, oldest first."""
+        if source is not self._source or len(source) != self._size:
+            self._groups = {}
+            for value in source.values():
+                self._groups.setdefault(self._key(value), []).append(value)
+            self._source, self._size = source, len(source)
+        return self._groups.get(wanted, [])
+
+    def add(self, source: dict[str, _V], value: _V) -> None:
+        """Store ``value`` in ``source`` under its ``id``, and in the groups if in step."""
+        in_step = source is self._source and len(source) == self._size
+        source[value.id] = value
+        if in_step and len(source) == self._size + 1:
+            self._groups.setdefault(self._key(value), []).append(value)
+            self._size += 1
+        else:
+            self._source = None  # rebuilt at the next look-up
+
+
+def _mandate_pair(mandate: Mandate) -> tuple[str, str]:
+    return (mandate.representative, mandate.party)
+
+
+def _public_key(key: Key) -> bytes:
+    return key.public_key
+
+
 @dataclass
 class Register:
     """Everything the rules need to judge the next event (possibly a partial view)."""
@@ -193,14 +246,14 @@ class Register:
     symbols: set[str] = field(default_factory=set)
     last_at: datetime | None = None
     check_seals: bool = True
-    # The mandates by (representative, party), so judging a statement does not scan
-    # every mandate (a rebuild of a million self-signing persons would be quadratic).
-    # Kept in step by _mandate_granted; rebuilt if anyone changes ``mandates`` directly.
-    _mandate_index: dict[tuple[str, str], list[Mandate]] = field(
-        default_factory=dict, repr=False, compare=False
+    # Look-ups that spare the rules a scan per event (a rebuild of a million
+    # self-signing persons would be quadratic): the mandates by (representative, party)
+    # and the keys by public key.
+    _mandates_by_pair: _Lookup[tuple[str, str], Mandate] = field(
+        default_factory=lambda: _Lookup(_mandate_pair), repr=False, compare=False
     )
-    _indexed: tuple[dict[str, Mandate] | None, int] = field(
-        default=(None, 0), repr=False, compare=False
+    _keys_by_public: _Lookup[bytes, Key] = field(
+        default_factory=lambda: _Lookup(_public_key), repr=False, compare=False
     )
 
     # -- the entry point ------------------------------------------------------------
@@ -310,26 +363,13 @@ class Register:
         until = parse_time(d["valid_until"]) if d.get("valid_until") else None
         if until is not None and until <= start:
             raise InvalidEventError("a mandate must end after it starts")
-        mandate = Mandate(d["id"], d["representative"], d["party"], start, until)
-        indexed, size = self._indexed
-        in_step = indexed is self.mandates and size == len(self.mandates)
-        self.mandates[d["id"]] = mandate
-        if in_step:
-            self._mandate_index.setdefault((mandate.representative, mandate.party), []).append(
-                mandate
-            )
-            self._indexed = (self.mandates, len(self.mandates))
+        self._mandates_by_pair.add(
+            self.mandates, Mandate(d["id"], d["representative"], d["party"], start, until)
+        )
 
     def mandates_for(self, representative: str, party: str) -> list[Mandate]:
         """The mandates ``representative`` holds or held for ``party``."""
-        indexed, size = self._indexed
-        if indexed is not self.mandates or size != len(self.mandates):
-            self._mandate_index = {}
-            for mandate in self.mandates.values():
-                pair = (mandate.representative, mandate.party)
-                self._mandate_index.setdefault(pair, []).append(mandate)
-            self._indexed = (self.mandates, len(self.mandates))
-        return self._mandate_index.get((representative, party), [])
+        return self._mandates_by_pair.get(self.mandates, (representative, party))
 
     def _mandate_ended(self, event: Event, d: dict[str, Any], index: int | None) -> None:
         mandate: Mandate = self._get(self.mandates, d["id"], "mandate")
@@ -345,10 +385,11 @@ class Register:
         if until is not None and until <= start:
             raise InvalidEventError("a key must expire after it becomes valid")
         public_key = base64.b64decode(d["public_key"])
-        for other in self.keys.values():
-            if other.public_key == public_key:
-                raise DuplicateEntityError(f"that public key is registered already as {other.id}")
-        self.keys[d["id"]] = Key(d["id"], d["representative"], public_key, start, until)
+        for other in self._keys_by_public.get(self.keys, public_key):
+            raise DuplicateEntityError(f"that public key is registered already as {other.id}")
+        self._keys_by_public.add(
+            self.keys, Key(d["id"], d["representative"], public_key, start, until)
+        )
 
     def _key_revoked(self, event: Event, d: dict[str, Any], index: int | None) -> None:
         key: Key = self._get(self.keys, d["id"], "key")
