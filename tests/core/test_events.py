@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 
 from cosignatory.core.canonical import canonical_json, text_hash
 from cosignatory.core.errors import EvidenceError, InvalidEventError
-from cosignatory.core.events import LANGUAGES, MAX_ENTRY_BYTES, Event, format_time
+from cosignatory.core.events import (
+    LANGUAGES,
+    MAX_ENTRY_BYTES,
+    Event,
+    format_time,
+    parse_time,
+)
 from cosignatory.core.state import Register
 from cosignatory.tlog.errors import SignatureInvalidError
 from tests.core.conftest import INSTRUMENT, World, private_key, public_b64
@@ -211,6 +217,43 @@ def test_times_are_utc_with_microseconds() -> None:
     assert event.body()["at"] == "2019-07-08T09:30:00.000005Z"
     with pytest.raises(InvalidEventError):
         Event.make("letter.opened", datetime(2019, 7, 8), {"letter": "L1"})  # noqa: DTZ001
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_a_time_reads_back_as_written(moment: datetime) -> None:
+    text = format_time(moment)
+    assert parse_time(text) == moment
+    assert parse_time(text).tzinfo == UTC
+
+
+@given(st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\Z"))
+def test_a_time_in_the_format_is_read_as_strptime_reads_it(text: str) -> None:
+    """Any string of the right shape: the same moment as strptime, or the same refusal."""
+    try:
+        expected = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        with pytest.raises(InvalidEventError, match="does not exist"):
+            parse_time(text)
+    else:
+        assert parse_time(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-02-30T00:00:00.000000Z",
+        "2026-01-01T24:00:00.000000Z",
+        "2026-01-01T23:59:60.000000Z",
+        "0000-01-01T00:00:00.000000Z",
+        "2026-01-01T00:00:00.000000+00:00",
+        "2026-01-01T00:00:00Z",
+        "2026-01-01 00:00:00.000000Z",
+        "٢٠٢٦-01-01T00:00:00.000000Z",
+    ],
+)
+def test_a_time_out_of_the_format_or_the_calendar_is_refused(text: str) -> None:
+    with pytest.raises(InvalidEventError):
+        parse_time(text)
 
 
 # -- the log entry ------------------------------------------------------------------
