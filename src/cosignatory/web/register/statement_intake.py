@@ -32,6 +32,7 @@ blank lines are skipped.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -687,13 +688,27 @@ def _insert(rows: Sequence[models.Model]) -> None:
     columns = ", ".join(quote(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
-    params = [
-        [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
-        for row in rows
-    ]
+    prepare = [_preparer(field) for field in fields]
+    names = [field.attname for field in fields]
+    params = [[p(getattr(row, n)) for p, n in zip(prepare, names, strict=True)] for row in rows]
     with connection.cursor() as cursor:
         for start in range(0, len(params), _BULK):
             cursor.executemany(sql, params[start : start + _BULK])
+
+
+def _preparer(column: models.Field[Any, Any]) -> Callable[[Any], Any]:
+    """Return what turns a value of ``column`` into its database parameter.
+
+    The events of one batch share their moment, so a time column's conversion (the
+    costliest: time zone arithmetic and formatting) is kept for repeated values.
+    """
+
+    def prepare(value: Any) -> Any:
+        return column.get_db_prep_save(value, connection)
+
+    if isinstance(column, models.DateTimeField):
+        return functools.lru_cache(maxsize=8)(prepare)
+    return prepare
 
 
 def _signature_row(event: Event, index: int) -> m.Signature:
