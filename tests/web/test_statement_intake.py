@@ -330,3 +330,14 @@ def _normalised(value: Any) -> Any:
             entry.pop("at", None)
             entry.pop("registrar", None)
     return loaded
+
+
+@pytest.mark.django_db
+def test_a_bulk_row_naming_no_field_of_its_model_is_refused_and_nothing_is_written() -> None:
+    """The bulk projection's rows are dicts by attribute name; a misspelt name must not
+    be dropped silently (its column would take the default)."""
+    with pytest.raises(ValueError, match="has no field 'party'"):
+        si._insert(
+            m.EventRecord, [{"log_index": 0, "type": "x", "at": datetime.now(UTC), "party": "P"}]
+        )
+    assert not m.EventRecord.objects.exists()

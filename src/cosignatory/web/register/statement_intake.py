@@ -637,12 +637,12 @@ def _project_all(
     replays every event through ``project``, so a difference would show there.
     """
     contacts = _contacts(events)
-    signatures: list[m.Signature] = []
-    records: list[m.EventRecord] = []
+    signatures: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
 
     def flush() -> None:
-        _insert(signatures)
-        _insert(records)
+        _insert(m.Signature, signatures)
+        _insert(m.EventRecord, records)
         signatures.clear()
         records.clear()
 
@@ -653,13 +653,13 @@ def _project_all(
             signatures.append(_signature_row(event, index))
             index_event(event.type, dict(d))  # nothing for a signature, as in project()
             records.append(
-                m.EventRecord(
-                    log_index=index,
-                    type=event.type,
-                    at=event.at,
-                    letter_id=d["letter"],
-                    party_id=d["party"],
-                )
+                {
+                    "log_index": index,
+                    "type": event.type,
+                    "at": event.at,
+                    "letter_id": d["letter"],
+                    "party_id": d["party"],
+                }
             )
         else:
             flush()
@@ -674,13 +674,14 @@ def _project_all(
         progress(len(events))
 
 
-def _insert(rows: Sequence[models.Model]) -> None:
-    """INSERT ``rows`` (all of one model), each column's value prepared by its field as
-    ``bulk_create`` prepares it, but in one ``executemany``: without the SQL compiler,
-    which builds placeholders per row and field and costs more than the insert itself."""
+def _insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT ``rows`` of ``model``, each its fields' values by attribute name (a field
+    left out takes its default), every value prepared by its field as ``bulk_create``
+    prepares it, but in one ``executemany``: without a model instance per row or the
+    SQL compiler, which cost more than the insert itself."""
     if not rows:
         return
-    meta = rows[0]._meta
+    meta = model._meta
     fields = meta.concrete_fields
     quote = connection.ops.quote_name
     # Only the model's own table and column names, quoted, go into the text; every
@@ -688,9 +689,12 @@ def _insert(rows: Sequence[models.Model]) -> None:
     columns = ", ".join(quote(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
-    prepare = [_preparer(field) for field in fields]
-    names = [field.attname for field in fields]
-    params = [[p(getattr(row, n)) for p, n in zip(prepare, names, strict=True)] for row in rows]
+    defaults = {f.attname: f.get_default() for f in fields}
+    unknown = set().union(*rows) - defaults.keys()
+    if unknown:
+        raise ValueError(f"{meta.label} has no field {sorted(unknown)[0]!r}")
+    prepare = [(f.attname, _preparer(f)) for f in fields]
+    params = [[p(row.get(name, defaults[name])) for name, p in prepare] for row in rows]
     with connection.cursor() as cursor:
         for start in range(0, len(params), _BULK):
             cursor.executemany(sql, params[start : start + _BULK])
@@ -711,22 +715,23 @@ def _preparer(column: models.Field[Any, Any]) -> Callable[[Any], Any]:
     return prepare
 
 
-def _signature_row(event: Event, index: int) -> m.Signature:
-    """The row :func:`projector.project` creates for a new signature or accession."""
+def _signature_row(event: Event, index: int) -> dict[str, Any]:
+    """The row :func:`projector.project` creates for a new signature or accession, as
+    :func:`_insert` takes it."""
     d = event.data
-    return m.Signature(
-        id=d["id"],
-        letter_id=d["letter"],
-        party_id=d["party"],
-        action=d["action"],
-        version=d["version"],
-        text_hash=d["text_hash"],
-        at=event.at,
-        evidence_kind=d["evidence"]["kind"],
-        evidence=d["evidence"],
-        representative_id=d.get("representative"),
-        log_index=index,
-    )
+    return {
+        "id": d["id"],
+        "letter_id": d["letter"],
+        "party_id": d["party"],
+        "action": d["action"],
+        "version": d["version"],
+        "text_hash": d["text_hash"],
+        "at": event.at,
+        "evidence_kind": d["evidence"]["kind"],
+        "evidence": d["evidence"],
+        "representative_id": d.get("representative"),
+        "log_index": index,
+    }
 
 
 def _contacts(events: Sequence[Event]) -> set[str]:
