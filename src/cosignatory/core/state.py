@@ -385,8 +385,9 @@ class Register:
         if until is not None and until <= start:
             raise InvalidEventError("a key must expire after it becomes valid")
         public_key = base64.b64decode(d["public_key"])
-        for other in self._keys_by_public.get(self.keys, public_key):
-            raise DuplicateEntityError(f"that public key is registered already as {other.id}")
+        same = self._keys_by_public.get(self.keys, public_key)
+        if same:
+            raise DuplicateEntityError(f"that public key is registered already as {same[0].id}")
         self._keys_by_public.add(
             self.keys, Key(d["id"], d["representative"], public_key, start, until)
         )

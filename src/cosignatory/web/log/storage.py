@@ -166,9 +166,9 @@ class _DjangoWriter(ReadThrough):
                 cursor.executemany(
                     store._upsert_tile, [(*key, data) for key, data in tiles.items()]
                 )
-        LogHead.objects.using(self._store.using).update_or_create(
+        LogHead.objects.using(store.using).update_or_create(
             pk=_HEAD_ID, defaults={"size": head.size, "checkpoint": head.checkpoint}
         )
-        LogCheckpoint.objects.using(self._store.using).create(size=head.size, text=head.checkpoint)
-        if self._store.on_append is not None:
-            transaction.on_commit(self._store.on_append, using=self._store.using)
+        LogCheckpoint.objects.using(store.using).create(size=head.size, text=head.checkpoint)
+        if store.on_append is not None:
+            transaction.on_commit(store.on_append, using=store.using)
