@@ -6,6 +6,9 @@ import hashlib
 import unicodedata
 
 import pytest
+import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cosignatory.core.canonical import canonical_json, normalise, text_hash
 from cosignatory.core.errors import InvalidEventError
@@ -119,3 +122,59 @@ def test_text_hash_covers_every_language(lang: str) -> None:
 
 def test_text_hash_binds_each_text_to_its_language() -> None:
     assert text_hash({"en": "A", "fr": "B"}) != text_hash({"en": "B", "fr": "A"})
+
+
+# -- the fast encoder against the reference ------------------------------------------------
+
+# Text that reaches every case the two encoders could disagree on: control characters
+# and escapes, characters on both sides of the surrogates (U+E000..U+FFFF sort after a
+# surrogate pair in UTF-16, before it by code point), astral characters, lone
+# surrogates (not UTF-8), and text that NFC rewrites.
+_CHARS = st.one_of(
+    st.characters(codec=None, max_codepoint=0x7F),
+    st.sampled_from(["\x7f", "\u2028", "\ud800", "\udfff", "\ue000", "\uff21", "\ufb33"]),
+    st.sampled_from(["e\u0301", "\U0001f600", "\U00010000", "\U0010ffff"]),
+    st.characters(),
+)
+_TEXT = st.lists(_CHARS, max_size=6).map("".join)
+_INTEGERS = st.one_of(
+    st.integers(), st.sampled_from([2**53 - 1, 2**53, -(2**53) + 1, -(2**53), 0, -1])
+)
+_JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), _INTEGERS, _TEXT),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_TEXT, inner, max_size=5)),
+    max_leaves=20,
+)
+
+
+def _reference(value: object) -> bytes | str:
+    """What the rfc8785 package makes of the normalised value, or that it refuses it."""
+    try:
+        return bytes(rfc8785.dumps(normalise(value)))
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError, InvalidEventError):
+        return "refused"  # rfc8785 refuses a lone surrogate in a key with UnicodeEncodeError
+
+
+@given(_JSON)
+def test_canonical_json_is_the_rfc8785_reference(value: object) -> None:
+    try:
+        found: bytes | str = canonical_json(value)
+    except InvalidEventError:
+        found = "refused"
+    assert found == _reference(value)
+
+
+def test_astral_keys_are_sorted_by_utf16_in_nested_objects() -> None:
+    value = {"outer": [{"\U0001f600": 1, "\uff21": 2, "a": 3}]}
+    assert canonical_json(value) == bytes(rfc8785.dumps(value))
+    assert canonical_json(value).decode().index("\U0001f600") < canonical_json(
+        value
+    ).decode().index("\uff21")
+
+
+@pytest.mark.parametrize(
+    "value", [{"a": ["\ud800"]}, {"\udfff": 1}, {"a": [[2**53]]}, {"a": {"b": -(2**53)}}]
+)
+def test_nested_values_outside_the_domain_are_refused(value: object) -> None:
+    with pytest.raises(InvalidEventError):
+        canonical_json(value)

@@ -3,11 +3,18 @@
 Two encodings of the same value must never hash differently, so every string (keys
 and values) is normalised to Unicode NFC and line endings to ``\\n`` before RFC 8785
 (JSON Canonicalization Scheme) serialises it.
+
+The ``rfc8785`` package is the reference encoder. For the values the register signs it
+gives exactly what the standard library's C encoder gives with sorted keys, no spaces
+and no ASCII escaping (the same escapes, integers written in full), which is four times
+faster: that encoder is used when the value shows it is one of those (see
+:func:`_plain`), ``rfc8785`` otherwise. A property test holds the two equal.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
@@ -40,10 +47,46 @@ def normalise(value: JSON) -> JSON:
 
 def canonical_json(value: JSON) -> bytes:
     """Return the RFC 8785 encoding of ``value`` after NFC normalisation."""
+    normalised = normalise(value)
+    if _plain(normalised):
+        try:
+            return _encode(normalised).encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: rfc8785 refuses it below, with its reason
     try:
-        return bytes(rfc8785.dumps(normalise(value)))
+        return bytes(rfc8785.dumps(normalised))
     except rfc8785.CanonicalizationError as error:
         raise InvalidEventError(f"cannot canonicalise: {error}") from error
+    except UnicodeEncodeError as error:  # rfc8785 lets this out for a key, not a value
+        raise InvalidEventError("cannot canonicalise: a key is not UTF-8 text") from error
+
+
+_encode = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+).encode
+_SAFE_INTEGER = 2**53 - 1  # RFC 8785 writes numbers as IEEE doubles: larger ones are refused
+_FIRST_ASTRAL = "\U00010000"
+
+
+def _plain(value: JSON) -> bool:
+    """Whether the standard encoder writes the normalised ``value`` as RFC 8785 does.
+
+    It escapes the same characters the same way and writes integers in full, so two
+    things remain: an integer beyond 2**53 - 1, which RFC 8785 refuses, and key order.
+    The standard encoder sorts keys by code point, RFC 8785 by UTF-16 code unit; the
+    two orders differ only for a key with a character beyond U+FFFF (a surrogate pair
+    in UTF-16). Floats never get here: :func:`normalise` refuses them.
+    """
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -_SAFE_INTEGER <= value <= _SAFE_INTEGER
+    if isinstance(value, dict):
+        return all(
+            (key.isascii() or max(key) < _FIRST_ASTRAL) and _plain(item)
+            for key, item in value.items()
+        )
+    return all(_plain(item) for item in value)  # a list, as normalise leaves it
 
 
 def text_hash(texts: Mapping[str, str]) -> str:
