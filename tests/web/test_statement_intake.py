@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.db import transaction
+from django.db import connections, transaction
 
 from cosignatory.core.statements import SignedStatement, Statement
 from cosignatory.web.log.services import get_log, reset_log_cache
@@ -341,3 +341,43 @@ def test_a_bulk_row_naming_no_field_of_its_model_is_refused_and_nothing_is_writt
             m.EventRecord, [{"log_index": 0, "type": "x", "at": datetime.now(UTC), "party": "P"}]
         )
     assert not m.EventRecord.objects.exists()
+
+
+_BULK_SAMPLES: list[Any] = [
+    "text",
+    "",
+    "7",
+    0,
+    7,
+    2**40,
+    True,
+    False,
+    None,
+    datetime(2026, 1, 1, 12, tzinfo=UTC),
+    {"kind": "self-signed", "names": ["x"]},
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", [m.Signature, m.EventRecord, m.Party, m.Mandate])
+def test_bulk_values_are_prepared_exactly_as_django_prepares_them(model: Any) -> None:
+    """The bulk projection skips a field's conversion where it would return the value
+    unchanged; for every field and every kind of value, on this database, it must give
+    what ``get_db_prep_save`` gives (or fail as it fails)."""
+    wrapper = connections["default"]
+    for column in model._meta.concrete_fields:
+        prepare = si._preparer(column, wrapper)
+        for value in _BULK_SAMPLES:
+            try:
+                expected = column.get_db_prep_save(value, wrapper)
+            except Exception as error:  # whatever Django raises, the bulk path must raise
+                with pytest.raises(type(error)):
+                    prepare(value)
+                continue
+            found = prepare(value)
+            where = f"{model.__name__}.{column.name} <- {value!r}"
+            assert type(found) is type(expected), where
+            if hasattr(expected, "obj"):  # psycopg's Jsonb wrapper
+                assert found.obj == expected.obj, where
+            else:
+                assert found == expected, where

@@ -40,7 +40,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.base.operations import BaseDatabaseOperations
 
 from cosignatory.core import state as core
 from cosignatory.core.events import Event
@@ -693,26 +695,65 @@ def _insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
     unknown = set().union(*rows) - defaults.keys()
     if unknown:
         raise ValueError(f"{meta.label} has no field {sorted(unknown)[0]!r}")
-    prepare = [(f.attname, _preparer(f)) for f in fields]
+    # The wrapper itself, not the thread-local proxy: fields ask it for its operations
+    # once per value.
+    wrapper = connections[connection.alias]
+    prepare = [(f.attname, _preparer(f, wrapper)) for f in fields]
     params = [[p(row.get(name, defaults[name])) for name, p in prepare] for row in rows]
     with connection.cursor() as cursor:
         for start in range(0, len(params), _BULK):
             cursor.executemany(sql, params[start : start + _BULK])
 
 
-def _preparer(column: models.Field[Any, Any]) -> Callable[[Any], Any]:
-    """Return what turns a value of ``column`` into its database parameter.
+def _preparer(column: models.Field[Any, Any], wrapper: BaseDatabaseWrapper) -> Callable[[Any], Any]:
+    """Return what turns a value of ``column`` into its database parameter, as
+    ``column.get_db_prep_save`` does.
 
     The events of one batch share their moment, so a time column's conversion (the
-    costliest: time zone arithmetic and formatting) is kept for repeated values.
+    costliest: time zone arithmetic and formatting) is kept for repeated values. A value
+    that the column's conversion would hand back unchanged (see :func:`_unchanged`) skips
+    it: most columns of a signature row are text.
     """
 
     def prepare(value: Any) -> Any:
-        return column.get_db_prep_save(value, connection)
+        return column.get_db_prep_save(value, wrapper)
 
     if isinstance(column, models.DateTimeField):
         return functools.lru_cache(maxsize=8)(prepare)
-    return prepare
+    kinds = _unchanged(column, wrapper)
+    if not kinds:
+        return prepare
+
+    def quick(value: Any) -> Any:
+        return value if type(value) in kinds else prepare(value)
+
+    return quick
+
+
+_BASE_INTEGER_ADAPTER = BaseDatabaseOperations.adapt_integerfield_value
+
+
+def _unchanged(column: models.Field[Any, Any], wrapper: BaseDatabaseWrapper) -> tuple[type, ...]:
+    """The exact Python types whose values ``column.get_db_prep_save`` returns as they
+    are, on ``wrapper``'s database; none for a column of any other class.
+
+    Django's text and boolean fields return a ``str`` (or ``bool``) and ``None``
+    unchanged; its integer fields an ``int``, unless the backend adapts integers
+    (psycopg 3 on PostgreSQL wraps them in typed objects). A foreign key prepares its
+    value as the field it points to does. Only these exact classes qualify: a subclass
+    may convert differently.
+    """
+    target = column.target_field if isinstance(column, models.ForeignKey) else column
+    kind = type(target)
+    if kind in (models.CharField, models.TextField):
+        return (str, type(None))
+    if kind is models.BooleanField:
+        return (bool, type(None))
+    integers = (models.IntegerField, models.BigIntegerField, models.PositiveIntegerField)
+    adapter = type(wrapper.ops).adapt_integerfield_value
+    if kind in integers and adapter is _BASE_INTEGER_ADAPTER:
+        return (int, type(None))
+    return ()
 
 
 def _signature_row(event: Event, index: int) -> dict[str, Any]:
