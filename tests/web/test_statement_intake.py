@@ -198,6 +198,24 @@ def test_bad_statements_are_refused_each_with_its_line_and_nothing_changes(
     assert snapshot() == before
 
 
+def test_a_forged_signature_is_judged_as_if_it_were_not_there(people: People) -> None:
+    """The plan judges while the pool verifies, as if every signature verified. A forged
+    one must change the judgement of the statements after it: here person 1's genuine
+    statement is new, not 'recorded already' after the forgery in its name."""
+    genuine = people.statement(1)
+    forged = SignedStatement(people.statement(1, at=genuine.statement.at).statement, bytes(64))
+    plan = plan_of([forged, genuine, people.statement(2)], workers=2)
+    assert [(error.position, error.code) for error in plan.errors] == [(1, "E_SIG_INVALID")]
+    assert [(row.position, row.outcome) for row in plan.rows] == [
+        (2, intake.NEW),
+        (3, intake.NEW),
+    ]
+    assert len(plan.events) == 2
+    with pytest.raises(intake.IntakeError):
+        si.apply(plan)
+    assert not m.Signature.objects.exists()
+
+
 def test_a_statement_for_another_letter_is_refused(people: People) -> None:
     s.create_letter(
         "other", {"en": "Another"}, ["The President"], "person-0", datetime.now(UTC).date()

@@ -7,11 +7,12 @@ one; this module records thousands (``cosignatory import LETTER FILE --statement
 
 - :func:`plan_statements` parses every statement, verifies all their Ed25519
   signatures in a pool of processes, one per core (:func:`cosignatory.core.sigpool.
-  verify_many`), then judges each statement in order by the register's own rules
-  (:class:`cosignatory.core.state.Register`, on an in-memory copy of the state the
-  statements touch, the signatures looked up rather than checked again). It returns a
-  :class:`StatementPlan`, every statement's outcome and every bad one's reason, and
-  changes nothing.
+  verify_many`), and meanwhile judges each statement in order by the register's own
+  rules (:class:`cosignatory.core.state.Register`, on an in-memory copy of the state
+  the statements touch), as if every signature verified; should one not, it judges
+  them all again knowing which (the signatures are looked up, not checked again). It
+  returns a :class:`StatementPlan`, every statement's outcome and every bad one's
+  reason, and changes nothing.
 - :func:`apply` takes the log's write lock in one transaction, judges the plan again
   against the state as it is now (the register may have changed since), and records
   all the new events with one batch append and one checkpoint: all of them, or none.
@@ -248,12 +249,19 @@ def plan_statements(
         from cosignatory.core.errors import UnknownEntityError
 
         raise UnknownEntityError(f"no letter {letter!r}")
-    pending = _start_verifying(statements, workers)
+    claims, pending = _start_verifying(statements, workers)
     size = get_log().size()  # read before the state: a write after it changes the size
     state = _load(statements, frozenset())  # while the pool verifies
-    verified = pending()
-    state.register.verified = set(verified)
+    # Judge while the pool verifies too, as if every signature verified (the common
+    # case); the judgement depends on the results only through that. Should any
+    # signature fail, judge again, knowing which.
+    assumed = set(claims)
+    state.register.verified = assumed
     rows, found, events, plain = _judge(statements, state, letter, base_index=None)
+    verified = pending()
+    if verified != assumed:
+        state = _load(statements, verified)
+        rows, found, events, plain = _judge(statements, state, letter, base_index=None)
     return StatementPlan(
         letter,
         tuple(rows),
@@ -269,9 +277,10 @@ def plan_statements(
 
 def _start_verifying(
     statements: Sequence[tuple[int, SignedStatement]], workers: int | None
-) -> Callable[[], frozenset[Claim]]:
-    """Start verifying the statements' signatures in the pool; return what waits for the
-    claims whose signature verifies with the key they name."""
+) -> tuple[list[Claim], Callable[[], frozenset[Claim]]]:
+    """Start verifying the statements' signatures in the pool; return the claims (the
+    statements whose key is known, with its public key) and what waits for those whose
+    signature verifies."""
     keys = _public_keys({signed.statement.key for _, signed in statements})
     claims: list[Claim] = []
     for _, signed in statements:
@@ -284,7 +293,7 @@ def _start_verifying(
         results = pending()
         return frozenset(claim for claim, ok in zip(claims, results, strict=True) if ok)
 
-    return verified
+    return claims, verified
 
 
 def _public_keys(ids: set[str]) -> dict[str, bytes]:
