@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections.abc import Callable
@@ -125,6 +126,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="log size for the proofs from tiles (default 10,000,000; --quick 200,000)",
     )
     parser.add_argument(
+        "--statements",
+        type=_positive,
+        metavar="S",
+        help="self-signed statements of the intake benchmark (default "
+        "$COSIGNATORY_BENCH_STATEMENTS, else 100,000)",
+    )
+    parser.add_argument(
         "--letters",
         type=_positive,
         default=300,
@@ -180,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks; return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
+    if args.statements is not None:
+        os.environ["COSIGNATORY_BENCH_STATEMENTS"] = str(args.statements)
     names = list(dict.fromkeys(args.names)) or list(BENCHMARKS)
     # Append first: it fills both stores, which proofs then reuse instead of filling them.
     names.sort(key=list(BENCHMARKS).index)

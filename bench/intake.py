@@ -13,8 +13,8 @@ each; untimed, appended in bulk), has each sign two open letters, then times:
 - the batch API for the second letter, S statements in requests of 250, through
   Django's test client in this process (no network: the server's own cost).
 
-S is ``COSIGNATORY_BENCH_STATEMENTS`` (default 100,000), or ``--statements`` when run
-as ``python -m bench.intake``.
+S is ``--statements`` (of ``python -m bench`` or ``python -m bench.intake``), else
+``COSIGNATORY_BENCH_STATEMENTS``, else 100,000.
 """
 
 from __future__ import annotations
@@ -294,10 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--statements", type=int, default=statement_count(), metavar="N")
     parser.add_argument("--seed", type=int, default=2019)
     args = parser.parse_args(argv)
-    os.environ["COSIGNATORY_BENCH_STATEMENTS"] = str(args.statements)
     from bench.__main__ import main as bench_main
 
-    return bench_main(["intake", "--seed", str(args.seed)])
+    return bench_main(["intake", "--statements", str(args.statements), "--seed", str(args.seed)])
 
 
 if __name__ == "__main__":

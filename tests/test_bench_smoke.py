@@ -42,6 +42,7 @@ def _bench(folder: Path, *arguments: str) -> dict[str, Any]:
     assert done.returncode == 0, done.stderr[-3000:]
     document: dict[str, Any] = json.loads(out.read_text())
     document["stdout"] = done.stdout
+    document["stderr"] = done.stderr  # the progress lines
     return document
 
 
@@ -126,3 +127,15 @@ def test_the_report_and_the_plot_are_written(figures: dict[str, Any]) -> None:
     for heading in ("target 1", "target 3", "target 4", "target 6", "limits"):
         assert f"## {heading}" in figures["stdout"]
     assert figures["svg"].startswith("<svg") and "p99 latency" in figures["svg"]
+
+
+def test_the_intake_records_every_statement_and_rebuilds(tmp_path: Path) -> None:
+    """``intake`` at 40 statements: the import and the batch API each record all of them
+    (it raises otherwise), and at this size it also rebuilds the tables from the log and
+    fails if they differ."""
+    document = _bench(tmp_path, "intake", "--statements", "40")
+    found = document["results"]["intake"]
+    assert found["statements"] == 40 and found["target"] == 0.5
+    assert found["ratio_import"] > 0 and found["ratio_api"] > 0
+    assert "intake: cosignatory rebuild" in document["stderr"]
+    assert "## Bulk intake of self-signed statements" in document["stdout"]
