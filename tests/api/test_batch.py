@@ -108,6 +108,31 @@ def test_the_batch_size_is_bounded(people: People, registrar: ApiClient) -> None
     assert len(json.dumps([one] * MAX_BATCH)) < 256 * 1024
 
 
+def test_items_that_are_not_statements_are_refused_where_they_stand(
+    people: People, registrar: ApiClient
+) -> None:
+    """Each malformed item is named by its position (a string, a statement that is not
+    an object, an unknown field beside a good statement, one inside it), and nothing is
+    recorded."""
+    before = snapshot()
+    good = people.statement(0).to_json()
+    extra_inside = {**good, "statement": {**good["statement"], "note": "x"}}
+    items = [good, "x", {"statement": "x", "signature": good["signature"]}]
+    items += [{**good, "note": "x"}, extra_inside]
+    response = registrar.write(PATH, items, key=None)
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["code"] == "E_REQUEST_INVALID"
+    located = {tuple(error["loc"][:4]) for error in problem["errors"]}
+    assert located == {
+        ("body", "body", "1"),
+        ("body", "body", "2", "statement"),
+        ("body", "body", "3", "note"),
+        ("body", "body", "4", "statement"),
+    }
+    assert snapshot() == before
+
+
 def test_a_duplicate_within_the_batch_is_unchanged(people: People, registrar: ApiClient) -> None:
     one = people.statement(1)
     later = people.statement(2, at=datetime.now(UTC) - timedelta(seconds=5))

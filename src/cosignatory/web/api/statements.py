@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Body, Field, Schema, Status
+from ninja import Body, Field, Status
+from pydantic import BaseModel
 
 from cosignatory.core.statements import SignedStatement
 from cosignatory.errors import CosignatoryError
@@ -63,7 +64,9 @@ MAX_BATCH = 250
 """Statements per batch request: about 650 bytes each, well within the body limit."""
 
 
-class BatchItemOut(Schema):
+# Plain pydantic models, as for the request bodies (schemas._In): built from dicts, they
+# need none of django-ninja's attribute reading around each of up to 250 items.
+class BatchItemOut(BaseModel):
     """What one statement of a batch did: ``outcome`` is ``new`` (a signature or an
     accession), ``withdrawal``, or ``unchanged`` (recorded already: ``log_index`` and
     ``signature`` are those of the first record)."""
@@ -77,7 +80,7 @@ class BatchItemOut(Schema):
     log_index: int
 
 
-class BatchResult(Schema):
+class BatchResult(BaseModel):
     """What a batch recorded: every statement's outcome, in the request's order."""
 
     recorded: int = Field(description="events appended (one checkpoint for all)")
