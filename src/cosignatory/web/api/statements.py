@@ -64,7 +64,7 @@ MAX_BATCH = 250
 """Statements per batch request: about 650 bytes each, well within the body limit."""
 
 
-# Plain pydantic models, as for the request bodies (schemas._In): built from dicts, they
+# Plain pydantic models, as for the request bodies (schemas._SignedIn): built from dicts, they
 # need none of django-ninja's attribute reading around each of up to 250 items.
 class BatchItemOut(BaseModel):
     """What one statement of a batch did: ``outcome`` is ``new`` (a signature or an
