@@ -115,6 +115,7 @@ def test_a_letter_from_the_desk_to_a_signature_to_a_reader_in_arabic(
     offer = rep.get_by_role("row").filter(has_text=TITLE_EN)
     offer.get_by_role("link", name="Read and sign").click()
     expect(rep.locator("#text-hash")).to_contain_text(version.text_hash)
+    expect(rep.locator("#key-file")).to_be_visible()  # the signing script has run
     rep.set_input_files("#key-file", str(key_file))
     expect(rep.locator("#key-status")).to_contain_text(f"your registered key: key-{PARTY.lower()}")
     rep.get_by_role("button", name="Sign the letter").click()

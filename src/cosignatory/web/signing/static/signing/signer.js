@@ -181,4 +181,8 @@
   signer.hidden = false;
   fileInput.addEventListener("change", readKeyFile);
   button.addEventListener("click", signAndSend);
+  // A file chosen before this script ran (a slow page) fired no change event here.
+  if (fileInput.files.length) {
+    readKeyFile();
+  }
 })();
