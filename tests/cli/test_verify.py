@@ -122,6 +122,32 @@ def test_each_demo_letter_verifies_and_lists_the_registers_signatories(
     ]
 
 
+def test_workers_check_ahead_and_change_nothing(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    demo: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--workers 2`` (two lines a task, so that the pool is used on a small bundle)
+    prints what one process alone prints, and a changed line fails the same way."""
+    from cosignatory.core import verify as verifier
+
+    monkeypatch.setattr(verifier, "CHUNK_LINES", 2)
+    path = export(capsys, tmp_path, "demo-open-letter")
+    argv = ("verify", str(path), "--log-key", vkey(demo), "--json")
+    alone, pooled = run(capsys, *argv, "--workers", "1"), run(capsys, *argv, "--workers", "2")
+    assert alone == pooled and alone[0] == 0
+    assert json.loads(pooled[1])["count"] > 0
+    lines = path.read_bytes().splitlines(keepends=True)
+    changed = json.loads(lines[-2])
+    changed["entry"] = _flip(changed["entry"])
+    lines[-2] = json.dumps(changed).encode() + b"\n"
+    path.write_bytes(b"".join(lines))
+    one = failure(capsys, *argv, "--workers", "1")
+    assert one == failure(capsys, *argv, "--workers", "2")
+    assert f"line {len(lines) - 1}, entry" in one
+
+
 def test_the_table_shows_how_each_signature_stands(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, demo: Any
 ) -> None:
@@ -196,6 +222,9 @@ def test_verify_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path,
     )
     assert "cannot read the bundle" in failure(
         capsys, "verify", str(tmp_path / "missing"), "--log-key", vkey(demo)
+    )
+    assert "--workers must be at least 1" in failure(
+        capsys, "verify", path, "--log-key", vkey(demo), "--workers", "0"
     )
     with pytest.raises(SystemExit) as exit_info:
         main(["verify", "--help"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import tracemalloc
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from cosignatory.core import verify as verifier
 from cosignatory.core.bundle import (
     BundleWriter,
     Digest,
@@ -602,14 +604,74 @@ def test_a_fork_is_not_consistent(built: tuple[World, Log, bytes]) -> None:
     assert caught.value.code == "E_NOTE_UNVERIFIED"
 
 
+# -- checked ahead in a pool of processes ---------------------------------------------------
+
+
+def _outcome(data: bytes, workers: int) -> object:
+    try:
+        return verify_bundle(split(data), BOTH_KEYS, workers=workers).to_json()
+    except CosignatoryError as error:
+        return (error.code, str(error))
+
+
+def _forged(world: World, number: int, what: str) -> bytes:
+    """The L1 bundle of a log whose ``number``-th event has a bad seal (``what`` is
+    "seal") or a bad statement signature, sealed anew ("statement"): its proof is sound."""
+    events = list(world.applied)
+    event = events[number]
+    if what == "seal":
+        events[number] = event.sealed(event.registrar_key, world.registrar.sign(b"other"))
+    else:
+        data = json.loads(json.dumps(dict(event.data)))
+        data["evidence"]["signature"] = base64.b64encode(bytes(64)).decode()
+        events[number] = world.seal(Event(event.type, event.at, data))
+    log = logged(events)
+    return bundle_bytes(world, log)
+
+
+def test_the_pool_finds_what_this_process_finds(
+    built: tuple[World, Log, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked ahead by two processes, a line or two a task (each key then reaches
+    the rules from another task than the lines that use it) or all in one task, a
+    bundle gives the same result, and a forged seal or statement signature the same
+    error at the same line, as in this process alone: a check the pool did not make,
+    or made with another key, is made by the rules."""
+    world, _, data = built
+    monkeypatch.setattr(verifier, "CHUNK_LINES", 1)
+    assert _outcome(data, 2) == _outcome(data, 1) == verify(data).to_json()
+    in_bundle = {
+        i for i, event in enumerate(world.applied) if letter_of(event, world) in (None, "L1")
+    }
+    statements = [
+        i
+        for i in sorted(in_bundle)
+        if world.applied[i].data.get("evidence", {}).get("kind") == "self-signed"
+    ]
+    cases = [(i, "seal") for i in sorted(in_bundle)[::3]] + [(i, "statement") for i in statements]
+    assert statements and len(cases) > 10
+    for number, what in cases:
+        forged = _forged(world, number, what)
+        for chunk in (1, 2, 1000):
+            monkeypatch.setattr(verifier, "CHUNK_LINES", chunk)
+            pooled = _outcome(forged, 2)
+            assert pooled == _outcome(forged, 1), (number, what, chunk)
+            assert isinstance(pooled, tuple) and pooled[0] == "E_SIG_INVALID", pooled
+
+
 # -- streaming -----------------------------------------------------------------------------------
 
 
 @pytest.mark.slow
-def test_verification_streams_in_memory_bounded_by_the_register(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_verification_streams_in_memory_bounded_by_the_register(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
     """1,000 signatures (a 2.3 MB bundle): beyond the register's own state, the
-    verifier holds about a line at a time (measured: some 25 kB). A million is measured
-    by the benchmarks; tracemalloc slows this test sixfold."""
+    verifier holds the lines it has handed to the pool and not yet replayed (a few
+    chunks, 16 lines each here): well under the bundle's size. A million is measured by
+    the benchmarks; tracemalloc slows this test sixfold."""
+    monkeypatch.setattr(verifier, "CHUNK_LINES", 16)
     world = build_world()
     world.step("letter.opened")
     for n in range(1_000):
@@ -626,7 +688,7 @@ def test_verification_streams_in_memory_bounded_by_the_register(tmp_path: Path) 
     tracemalloc.start()
     try:
         with open(path, "rb") as handle:
-            result = verify_bundle(read_lines(handle), ED25519_ONLY)
+            result = verify_bundle(read_lines(handle), ED25519_ONLY, workers=workers)
         held, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -635,18 +697,25 @@ def test_verification_streams_in_memory_bounded_by_the_register(tmp_path: Path) 
     assert peak - held < 1_000_000 < size, (peak, held, size)
 
 
-def test_a_bundle_is_read_as_it_comes(built: tuple[World, Log, bytes]) -> None:
-    """The verifier fails at the first bad line without reading the rest."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_bundle_is_read_as_it_comes(
+    built: tuple[World, Log, bytes], monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """The verifier fails at the first bad line, having read at most the few chunks
+    it checks ahead: an endless stream after it is not read to its end."""
+    monkeypatch.setattr(verifier, "CHUNK_LINES", 4)
     _, _, data = built
     lines = split(data)
     consumed = []
 
     def source() -> Iterator[bytes]:
-        for number, line in enumerate(lines):
+        for number in itertools.count():
             consumed.append(number)
-            yield b"{}\n" if number == 3 else line
+            yield lines[number] if number < 3 else b"{}\n" if number == 3 else lines[1]
 
-    with pytest.raises(CosignatoryError):
-        verify_bundle(source(), BOTH_KEYS)
-    assert consumed == [0, 1, 2, 3]
+    with pytest.raises(CosignatoryError) as caught:
+        verify_bundle(source(), BOTH_KEYS, workers=workers)
+    assert str(caught.value) == "line 4 has no field 'entry'"
+    ahead = verifier.CHUNK_LINES * (verifier.AHEAD * workers + 2)
+    assert 4 <= len(consumed) <= 4 + ahead
     assert hashlib.sha256(data).digest()  # the original is untouched

@@ -100,6 +100,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="the register's URL: compute the consistency proof from its /log/tile/ tiles",
     )
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
+    verify.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes that check the lines' proofs and signatures ahead of the rules "
+        "(default: one per core; 1: this process alone)",
+    )
     verify.set_defaults(handler=verify_command)
 
 
@@ -107,8 +114,10 @@ def verify_command(args: argparse.Namespace) -> None:
     policy = _policy(args)
     if (args.consistency_proof or args.server) and not args.consistency:
         raise CommandError("--consistency-proof and --server go with --consistency CHECKPOINT")
+    if args.workers is not None and args.workers < 1:
+        raise CommandError("--workers must be at least 1")
     older_text = _read_file(args.consistency, "checkpoint") if args.consistency else None
-    result = _verify_file(args.bundle, policy)
+    result = _verify_file(args.bundle, policy, args.workers)
     consistency = None
     if older_text is not None:
         older = open_older_checkpoint(older_text, result.checkpoint, policy.logs)
@@ -162,7 +171,7 @@ def _policy(args: argparse.Namespace) -> Policy:
     return Policy.from_keys(_vkeys(args.log_key), _vkeys(args.witness), args.min_witnesses)
 
 
-def _verify_file(name: str, policy: Policy) -> VerifiedBundle:
+def _verify_file(name: str, policy: Policy, workers: int | None) -> VerifiedBundle:
     from tqdm import tqdm
 
     stream: IO[bytes]
@@ -178,7 +187,7 @@ def _verify_file(name: str, policy: Policy) -> VerifiedBundle:
     bar = tqdm(total=total, unit="B", unit_scale=True, file=sys.stderr, disable=None, leave=False)
     try:
         with bar:
-            return verify_bundle(read_lines(stream), policy, progress=bar.update)
+            return verify_bundle(read_lines(stream), policy, progress=bar.update, workers=workers)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()

@@ -59,6 +59,7 @@ __all__ = [
     "MalformedBundleError",
     "Manifest",
     "TruncatedBundleError",
+    "parse_line",
     "read_lines",
 ]
 
@@ -329,6 +330,72 @@ def _base64(value: Any, what: str) -> bytes:
     return raw
 
 
+def _object(raw: bytes, where: str) -> dict[str, Any]:
+    """The JSON object on one line; raises MalformedBundleError naming ``where``."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedBundleError(f"{where} is not UTF-8") from None
+    if not text.strip():
+        raise MalformedBundleError(f"{where} is empty")
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_refuse_constant,
+            parse_float=_refuse_float,
+        )
+    except (ValueError, RecursionError) as error:
+        raise MalformedBundleError(f"{where} is not a JSON object: {error}") from None
+    if not isinstance(value, dict):
+        raise MalformedBundleError(f"{where} is not a JSON object")
+    return value
+
+
+def parse_line(raw: bytes, number: int) -> Entry | End:
+    """Parse line ``number`` of a bundle after its header: an entry or the end line.
+
+    Checks the line's structure, not its proof. Raises MalformedBundleError (also for a
+    second header) or MalformedProofError, the message naming the line.
+    """
+    where = f"line {number}"
+    value = _object(raw, where)
+    if "end" in value:
+        return _parse_end(value, where)
+    if "format" in value:
+        raise MalformedBundleError(f"{where} is a second header")
+    fields = _fields(value, {"index", "entry", "proof"}, where)
+    index = _integer(fields["index"], f"{where}: the index")
+    entry = _base64(fields["entry"], f"{where}: the entry")
+    try:
+        proof = InclusionProof.from_text(_text(fields["proof"], f"{where}: the proof"))
+    except MalformedProofError as error:
+        raise MalformedProofError(f"{where}: {error}") from None
+    if proof.extra is not None:
+        raise MalformedBundleError(f"{where}: a bundle's proofs carry no extra data")
+    if proof.index != index:
+        raise MalformedBundleError(
+            f"{where}: the line is for entry {index} but its proof for entry {proof.index}"
+        )
+    return Entry(index, entry, proof)
+
+
+def _parse_end(value: dict[str, Any], where: str) -> End:
+    fields = _fields(value, {"end", "entries", "digest", "seal"}, where)
+    if fields["end"] is not True:
+        raise MalformedBundleError(f"{where}: 'end' is not true")
+    digest = _text(fields["digest"], f"{where}: the digest")
+    if len(digest) != 64 or digest.strip("0123456789abcdef"):
+        raise MalformedBundleError(f"{where}: the digest is not 64 lowercase hex digits")
+    seal = _fields(fields["seal"], {"key", "sig"}, f"{where}: the seal")
+    return End(
+        _integer(fields["entries"], f"{where}: the count"),
+        digest,
+        _text(seal["key"], f"{where}: the seal's key"),
+        _base64(seal["sig"], f"{where}: the seal's signature"),
+    )
+
+
 class BundleReader:
     """Parse a bundle's lines in order, checking its structure but not its proofs.
 
@@ -340,7 +407,6 @@ class BundleReader:
     def __init__(self, lines: Iterable[bytes]) -> None:
         self._lines = iter(lines)
         self._number = 0
-        self._pending: tuple[int, dict[str, Any]] | None = None
         self._end: End | None = None
 
     @property
@@ -353,25 +419,7 @@ class BundleReader:
         if raw is None:
             return None
         self._number += 1
-        where = f"line {self._number}"
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MalformedBundleError(f"{where} is not UTF-8") from None
-        if not text.strip():
-            raise MalformedBundleError(f"{where} is empty")
-        try:
-            value = json.loads(
-                text,
-                object_pairs_hook=_no_duplicates,
-                parse_constant=_refuse_constant,
-                parse_float=_refuse_float,
-            )
-        except (ValueError, RecursionError) as error:
-            raise MalformedBundleError(f"{where} is not a JSON object: {error}") from None
-        if not isinstance(value, dict):
-            raise MalformedBundleError(f"{where} is not a JSON object")
-        return value
+        return _object(raw, f"line {self._number}")
 
     def header(self) -> Header:
         """Read and return the header line. Raises TruncatedBundleError for no lines,
@@ -400,47 +448,18 @@ class BundleReader:
         """Yield ``(line number, entry)`` up to the end line; raise TruncatedBundleError
         if the lines stop before it, MalformedBundleError for a malformed line."""
         while True:
-            value = self._next()
-            if value is None:
+            raw = next(self._lines, None)
+            if raw is None:
                 raise TruncatedBundleError(
                     f"the bundle stops after line {self._number}, before its end line: "
                     "it was cut short"
                 )
-            where = f"line {self._number}"
-            if "end" in value:
-                self._end = self._parse_end(value, where)
+            self._number += 1
+            item = parse_line(raw, self._number)
+            if isinstance(item, End):
+                self._end = item
                 return
-            if "format" in value:
-                raise MalformedBundleError(f"{where} is a second header")
-            fields = _fields(value, {"index", "entry", "proof"}, where)
-            index = _integer(fields["index"], f"{where}: the index")
-            entry = _base64(fields["entry"], f"{where}: the entry")
-            try:
-                proof = InclusionProof.from_text(_text(fields["proof"], f"{where}: the proof"))
-            except MalformedProofError as error:
-                raise MalformedProofError(f"{where}: {error}") from None
-            if proof.extra is not None:
-                raise MalformedBundleError(f"{where}: a bundle's proofs carry no extra data")
-            if proof.index != index:
-                raise MalformedBundleError(
-                    f"{where}: the line is for entry {index} but its proof for entry {proof.index}"
-                )
-            yield self._number, Entry(index, entry, proof)
-
-    def _parse_end(self, value: dict[str, Any], where: str) -> End:
-        fields = _fields(value, {"end", "entries", "digest", "seal"}, where)
-        if fields["end"] is not True:
-            raise MalformedBundleError(f"{where}: 'end' is not true")
-        digest = _text(fields["digest"], f"{where}: the digest")
-        if len(digest) != 64 or digest.strip("0123456789abcdef"):
-            raise MalformedBundleError(f"{where}: the digest is not 64 lowercase hex digits")
-        seal = _fields(fields["seal"], {"key", "sig"}, f"{where}: the seal")
-        return End(
-            _integer(fields["entries"], f"{where}: the count"),
-            digest,
-            _text(seal["key"], f"{where}: the seal's key"),
-            _base64(seal["sig"], f"{where}: the seal's signature"),
-        )
+            yield self._number, item
 
     def end(self) -> End:
         """Return the end line, once :meth:`entries` is exhausted. Raises

@@ -118,7 +118,7 @@ def _start(
     if count == 1 or len(items) < (PARALLEL_FROM if workers is None else 2):
         return lambda: task(items)
     size = min(CHUNK, -(-len(items) // count))
-    pool = _pool(count)
+    pool = process_pool(count)
     futures = [
         pool.submit(task, items[start : start + size]) for start in range(0, len(items), size)
     ]
@@ -170,7 +170,7 @@ def _seal_chunk(skey: str, key_id: str, events: Sequence[Event]) -> list[tuple[b
     return sealed
 
 
-def _pool(workers: int) -> Executor:
+def process_pool(workers: int) -> Executor:
     """A pool of ``workers`` processes, started once and kept for the next batch.
 
     The processes come from a fork server (or are spawned), never forked from this

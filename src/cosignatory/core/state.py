@@ -285,8 +285,16 @@ class Register:
             raise EvidenceError("the first registrar key must seal its own introduction")
         if key.revoked_at is not None and event.at >= key.revoked_at:
             raise KeyRevokedError(f"registrar key {key.id} was revoked")
+        self._verify_seal(event, key.public_key)
+
+    def _verify_seal(self, event: Event, public_key: bytes) -> None:
+        """Check the registrar's Ed25519 seal on ``event``; raises SignatureInvalidError.
+
+        The last check of the seal, after the key's: a subclass may look the result up
+        where it was computed beforehand (:mod:`cosignatory.core.verify`).
+        """
         try:
-            Ed25519PublicKey.from_public_bytes(key.public_key).verify(
+            Ed25519PublicKey.from_public_bytes(public_key).verify(
                 event.registrar_sig, event.signed_bytes()
             )
         except (InvalidSignature, ValueError):

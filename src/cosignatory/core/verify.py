@@ -17,6 +17,13 @@ and checks, in order:
 Memory stays constant apart from the register's state. Any failure raises the
 error of the check that failed, its message prefixed with the line and entry.
 
+What needs no state (a line's structure, its inclusion proof, the event's form, and
+the Ed25519 signatures whose keys the nearby lines or the registrar's keys give) is
+checked ahead, in a pool of processes on every core, a few hundred lines a task; the
+rules then run in this process, in order, and verify here any signature the pool did
+not (:class:`_CheckedRegister`). A line the pool finds unsound is read again here, so
+the error and its message are the same with or without the pool.
+
 A bundle holds one letter's events, not the whole log, so the replay is *partial*:
 the rules run unchanged, except that a session's series counter starts at the number
 before the letter's registration (the letters registered before it are not in the
@@ -28,7 +35,10 @@ not hold; the registrar checked both when it recorded them (``docs/bundle.md``).
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import itertools
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,12 +53,18 @@ from cosignatory.core.bundle import (
     BundleSealError,
     Digest,
     End,
+    Entry,
     IncompleteBundleError,
+    MalformedBundleError,
     Manifest,
+    TruncatedBundleError,
+    parse_line,
 )
 from cosignatory.core.events import Event, format_time
 from cosignatory.core.signatories import signatory_list
+from cosignatory.core.sigpool import cores, process_pool
 from cosignatory.core.state import Register
+from cosignatory.core.statements import Statement
 from cosignatory.errors import CosignatoryError
 from cosignatory.tlog.checkpoint import Checkpoint, open_checkpoint
 from cosignatory.tlog.errors import ProofInvalidError, ProofRangeError
@@ -200,15 +216,43 @@ class VerifiedBundle:
         }
 
 
+@dataclass
+class _CheckedRegister(Register):
+    """A register told which keys the next event's seal and statement verified with.
+
+    The pool checks signatures before the rules run (:func:`_check_lines`): a seal or
+    statement checked there with the very key the rules pick is not checked again;
+    anything else (another key, no key, not checked) is verified here, as
+    :class:`Register` does. Every rule still runs, in the same order.
+    """
+
+    seal_checked: bytes | None = None
+    statement_checked: bytes | None = None
+
+    def _verify_seal(self, event: Event, public_key: bytes) -> None:
+        if public_key != self.seal_checked:
+            super()._verify_seal(event, public_key)
+
+    def _verify_statement(self, statement: Statement, signature: bytes, public_key: bytes) -> None:
+        if public_key != self.statement_checked:
+            super()._verify_statement(statement, signature, public_key)
+
+
 class _Replay:
     """The register's rules over one letter's events (the partial replay above)."""
 
     def __init__(self, letter: str) -> None:
         self.letter = letter
-        self.register = Register()
+        self.register = _CheckedRegister()
         self.texts: dict[int, dict[str, str]] = {}
 
-    def apply(self, event: Event, index: int) -> None:
+    def apply(
+        self,
+        event: Event,
+        index: int,
+        seal_checked: bytes | None = None,
+        statement_checked: bytes | None = None,
+    ) -> None:
         d = event.data
         about = d["id"] if event.type == "letter.created" else d.get("letter")
         if about is not None and about != self.letter:
@@ -219,9 +263,177 @@ class _Replay:
             # bundle. Numbers used within the bundle still count.
             if session is not None and session.counters.get(d["series"], 0) < d["number"] - 1:
                 session.counters[d["series"]] = d["number"] - 1
+        self.register.seal_checked = seal_checked
+        self.register.statement_checked = statement_checked
         self.register.apply(event, index)
         if event.type == "letter.text_version_added":
             self.texts[d["version"]] = dict(d["texts"])
+
+
+# -- checking lines ahead, on every core ------------------------------------------------
+
+CHUNK_LINES = 256
+"""Bundle lines per task of the pool."""
+AHEAD = 4
+"""Tasks handed out per worker before the oldest one's result is waited for."""
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """What a worker found on a sound entry line: its structure, inclusion proof and
+    event are valid. ``seal_key`` and ``statement_key`` are the public keys the seal and
+    the self-signed statement verified with (None: not checked there)."""
+
+    index: int
+    leaf: bytes
+    event: Event
+    seal_key: bytes | None
+    statement_key: bytes | None
+
+
+def _check_lines(
+    checkpoint: Checkpoint, registrar_keys: Mapping[str, bytes], lines: Sequence[bytes]
+) -> list[_Checked | None]:
+    """Check what can be checked of each line without the register's state.
+
+    A task of the pool (module level, so that it pickles by name). None for a line that
+    is not a sound entry (the end line, a malformed line, a proof or an event that
+    fails): the verifier reads that line again itself, in order, and raises what it
+    finds. Seals are checked with ``registrar_keys`` (id to raw public key) and the
+    registrar keys the lines introduce, statements with the keys the lines register:
+    a key registered in an earlier chunk leaves the statement to the rules.
+    """
+    registrar = dict(registrar_keys)
+    keys: dict[str, bytes] = {}
+    loaded: dict[bytes, Ed25519PublicKey] = {}
+    return [_check_line(raw, checkpoint, registrar, keys, loaded) for raw in lines]
+
+
+def _check_line(
+    raw: bytes,
+    checkpoint: Checkpoint,
+    registrar: dict[str, bytes],
+    keys: dict[str, bytes],
+    loaded: dict[bytes, Ed25519PublicKey],
+) -> _Checked | None:
+    try:
+        item = parse_line(raw, 0)
+        if not isinstance(item, Entry):
+            return None
+        leaf = leaf_hash(item.entry)
+        item.proof.verify(leaf, checkpoint)
+        event = Event.from_bytes(item.entry)
+    except CosignatoryError:
+        return None
+    d = event.data
+    try:
+        if event.type == "registrar.key_added":
+            registrar.setdefault(d["key"], base64.b64decode(d["public_key"]))
+        elif event.type == "key.registered":
+            keys.setdefault(d["id"], base64.b64decode(d["public_key"]))
+    except (KeyError, TypeError, ValueError):
+        pass  # the rules will say what is wrong with it
+    seal_key = registrar.get(event.registrar_key)
+    if seal_key is not None:
+        try:
+            public = loaded.get(seal_key) or Ed25519PublicKey.from_public_bytes(seal_key)
+        except ValueError:
+            seal_key = None
+        else:
+            loaded[seal_key] = public
+            if not _verifies(public, event.registrar_sig, event.signed_bytes()):
+                seal_key = None
+    return _Checked(item.index, leaf, event, seal_key, _statement_key(event, keys))
+
+
+def _statement_key(event: Event, keys: Mapping[str, bytes]) -> bytes | None:
+    """The key a self-signed signature's statement verified with, if it is in ``keys``."""
+    evidence = event.data.get("evidence") if event.type == "signature.recorded" else None
+    if not isinstance(evidence, Mapping) or evidence.get("kind") != "self-signed":
+        return None
+    public_key = keys.get(evidence.get("key", ""))
+    if public_key is None:
+        return None
+    try:
+        statement = Statement.from_json(evidence["statement"])
+        signature = base64.b64decode(evidence["signature"])
+        public = Ed25519PublicKey.from_public_bytes(public_key)
+    except (CosignatoryError, KeyError, TypeError, ValueError):
+        return None
+    return public_key if _verifies(public, signature, statement.signed_bytes()) else None
+
+
+def _verifies(public: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        public.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+Numbered = tuple[int, bytes]
+
+
+def _checked_lines(
+    numbered: Iterable[Numbered],
+    checkpoint: Checkpoint,
+    register: Register,
+    workers: int | None,
+) -> Generator[tuple[int, bytes, _Checked | None], None, None]:
+    """Yield each ``(number, line)`` with what :func:`_check_lines` found on it, in order.
+
+    The lines are checked CHUNK_LINES at a time: in a pool of ``workers`` processes (by
+    default one per core), up to AHEAD chunks a worker ahead of the caller, or in this
+    process when there is one worker or the bundle fits in one chunk. The registrar's
+    keys are taken from ``register`` when each chunk is handed out, once the caller has
+    replayed the first.
+    """
+    chunks = _chunks(numbered)
+    first = next(chunks, [])
+    second = next(chunks, None)
+    count = cores() if workers is None else max(1, workers)
+    if second is None or count == 1:
+        for chunk in itertools.chain([first], [] if second is None else [second], chunks):
+            found = _check_lines(checkpoint, _registrar_keys(register), [raw for _, raw in chunk])
+            yield from _joined(chunk, found)
+        return
+    pool = process_pool(count)
+    pending: deque[tuple[list[Numbered], Future[list[_Checked | None]]]] = deque()
+    # The first chunk's results are used before the next is handed out: it introduces
+    # the registrar's key, which every later seal needs.
+    found = pool.submit(_check_lines, checkpoint, {}, [raw for _, raw in first]).result()
+    yield from _joined(first, found)
+    try:
+        for chunk in itertools.chain([second], chunks):
+            raws = [raw for _, raw in chunk]
+            future = pool.submit(_check_lines, checkpoint, _registrar_keys(register), raws)
+            pending.append((chunk, future))
+            if len(pending) > AHEAD * count:
+                done, future = pending.popleft()
+                yield from _joined(done, future.result())
+        while pending:
+            done, future = pending.popleft()
+            yield from _joined(done, future.result())
+    finally:
+        for _, future in pending:
+            future.cancel()
+
+
+def _chunks(numbered: Iterable[Numbered]) -> Iterator[list[Numbered]]:
+    iterator = iter(numbered)
+    while chunk := list(itertools.islice(iterator, CHUNK_LINES)):
+        yield chunk
+
+
+def _joined(
+    chunk: list[Numbered], found: list[_Checked | None]
+) -> Iterator[tuple[int, bytes, _Checked | None]]:
+    for (number, raw), checked in zip(chunk, found, strict=True):
+        yield number, raw, checked
+
+
+def _registrar_keys(register: Register) -> dict[str, bytes]:
+    return {key.id: key.public_key for key in register.registrar_keys.values()}
 
 
 def verify_bundle(
@@ -229,12 +441,15 @@ def verify_bundle(
     policy: Policy,
     *,
     progress: Callable[[int], object] | None = None,
+    workers: int | None = None,
 ) -> VerifiedBundle:
     """Check a bundle under the trust ``policy``; return what it proves.
 
     ``lines`` are the bundle's lines as bytes (see
     :func:`cosignatory.core.bundle.read_lines`); ``progress`` is called with the
-    number of bytes of each line read. Raises the CosignatoryError of the first check
+    number of bytes of each line read. ``workers`` processes check the lines' proofs,
+    events and signatures ahead of the rules (by default one per core; 1: this process
+    alone). Raises the CosignatoryError of the first check
     that fails, its message naming the line (and the entry): a BundleError for the
     structure, the note, checkpoint and policy errors of :mod:`cosignatory.tlog`,
     ProofInvalidError or ProofRangeError for an inclusion proof, InvalidEventError for
@@ -248,7 +463,8 @@ def verify_bundle(
                 progress(len(line))
             yield line
 
-    reader = BundleReader(counted())
+    lines_left = iter(counted())
+    reader = BundleReader(lines_left)
     header = reader.header()
     try:
         witnessed = policy.open_checkpoint(header.checkpoint)
@@ -258,25 +474,48 @@ def verify_bundle(
     replay = _Replay(header.letter)
     digest = Digest()
     last = -1
-    for number, entry in reader.entries():
-        where = f"line {number}, entry {entry.index}"
-        if entry.index <= last:
-            raise BundleOrderError(
-                f"{where} comes after entry {last}: entries are in log order, each once"
-            )
-        last = entry.index
-        leaf = leaf_hash(entry.entry)
-        try:
-            entry.proof.verify(leaf, checkpoint)
-        except (ProofInvalidError, ProofRangeError) as error:
-            raise _named(error, f"{where}: the entry or its proof was changed") from None
-        digest.add(entry.index, leaf)
-        try:
-            replay.apply(Event.from_bytes(entry.entry), entry.index)
-        except CosignatoryError as error:
-            raise _named(error, where) from None
-    end = reader.end()
-    where = f"line {reader.line_number} (end)"
+    number = end_number = 1
+    end: End | None = None
+    checked = _checked_lines(enumerate(lines_left, 2), checkpoint, replay.register, workers)
+    try:
+        for number, raw, found in checked:
+            if end is not None:
+                raise MalformedBundleError(f"line {number} follows the end line")
+            item = parse_line(raw, number) if found is None else found
+            if isinstance(item, End):
+                end, end_number = item, number
+                continue
+            where = f"line {number}, entry {item.index}"
+            if item.index <= last:
+                raise BundleOrderError(
+                    f"{where} comes after entry {last}: entries are in log order, each once"
+                )
+            last = item.index
+            if isinstance(item, _Checked):
+                digest.add(item.index, item.leaf)
+                event, seal_key, statement_key = item.event, item.seal_key, item.statement_key
+            else:
+                # Not sound in the pool's eyes: check it here, in order, to say why.
+                leaf = leaf_hash(item.entry)
+                try:
+                    item.proof.verify(leaf, checkpoint)
+                except (ProofInvalidError, ProofRangeError) as error:
+                    raise _named(error, f"{where}: the entry or its proof was changed") from None
+                digest.add(item.index, leaf)
+                seal_key = statement_key = None
+            try:
+                if not isinstance(item, _Checked):
+                    event = Event.from_bytes(item.entry)
+                replay.apply(event, item.index, seal_key, statement_key)
+            except CosignatoryError as error:
+                raise _named(error, where) from None
+    finally:
+        checked.close()
+    if end is None:
+        raise TruncatedBundleError(
+            f"the bundle stops after line {number}, before its end line: it was cut short"
+        )
+    where = f"line {end_number} (end)"
     if end.entries != digest.count:
         raise IncompleteBundleError(
             f"{where}: it counts {end.entries} entries, the bundle has {digest.count}"
