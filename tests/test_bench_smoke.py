@@ -101,6 +101,10 @@ def test_reads_answer_without_failures(figures: dict[str, Any]) -> None:
 def test_the_bundle_verifies_and_the_exports_hold_every_row(figures: dict[str, Any]) -> None:
     results = figures["results"]
     assert results["bundle"]["signature_events"] >= 40
+    bundle = results["bundle"]
+    # The whole tree is measured (the pool's workers too), and one process alone as well.
+    assert bundle["verify_peak_rss_mb"] >= bundle["verify_own_peak_rss_mb"] > 0
+    assert bundle["verify_one_process_seconds"] > 0 and bundle["pool_gain"] > 0
     # The open letter also holds what the signing benchmark recorded before the export.
     signed = results["signing"]["recorded"]
     assert results["export"]["cli"]["bench-open-letter"]["rows"] == 40 + signed
