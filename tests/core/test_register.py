@@ -384,3 +384,36 @@ def test_replaying_the_log_gives_the_same_register() -> None:
         again.apply(Event.from_bytes(event.to_bytes()))
     assert again == world.register
     assert copy.deepcopy(again) == again
+
+
+def test_a_signature_costs_the_replay_under_850_bytes_of_state() -> None:
+    """What the register keeps of a person who signed, replayed from log entries (the
+    offline verifier's case, at a million signatures): slotted records, and one string
+    object for each kind, action, evidence and language, however many events name it.
+    Measured with tracemalloc: about 750 bytes on Python 3.11 (1,050 before)."""
+    import tracemalloc
+
+    world = build_world()
+    world.step("letter.opened")
+    people = 2_000
+    for n in range(people):
+        party = f"P{n:05d}"
+        world.apply("party.registered", {"id": party, "kind": "person", "names": {"en": party}})
+        world.sign(party, evidence="email-verified", id=f"sig-{n}")
+    entries = [event.to_bytes() for event in world.applied]
+    first = len(entries) - 2 * people
+    register = Register()
+    for index, entry in enumerate(entries[:first]):
+        register.apply(Event.from_bytes(entry), index)
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for index, entry in enumerate(entries[first:], first):
+            register.apply(Event.from_bytes(entry), index)
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(register.letters["L1"].signatures) == people
+    assert (after - before) / people < 850
+    kinds = {id(party.kind) for party in register.parties.values() if party.kind == "person"}
+    assert len(kinds) == 1

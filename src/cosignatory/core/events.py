@@ -31,6 +31,7 @@ from cosignatory.core.limits import check_count, check_length
 SCHEMA_VERSION = 1
 LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es")
 """The six UN languages. Texts and names may be in any subset of them."""
+_LANGUAGE = {lang: lang for lang in LANGUAGES}  # one string object per language
 
 MAX_ENTRY_BYTES = limits.ENTRY_BYTES
 """An event must fit a log entry (65,535 bytes) with room for the registrar's signature."""
@@ -120,7 +121,7 @@ def check_names(value: Any, what: str) -> dict[str, str]:
     for lang, name in value.items():
         if lang not in LANGUAGES:
             raise InvalidEventError(f"{what}: {lang!r} is not one of {', '.join(LANGUAGES)}")
-        out[lang] = check_name(name, f"{what} ({lang})")
+        out[_LANGUAGE[lang]] = check_name(name, f"{what} ({lang})")
     return out
 
 
@@ -198,10 +199,15 @@ def _int(low: int = 0, high: int = 1 << 62) -> Check:
 
 
 def _choice(*options: str) -> Check:
+    # The option itself is returned, not the equal string read: a register of a million
+    # signatures then holds one "sign" and one "person", not a million of each.
+    known = {option: option for option in options}
+
     def check(value: Any) -> str:
-        if value not in options:
+        found = known.get(value) if isinstance(value, str) else None
+        if found is None:
             raise InvalidEventError(f"expected one of {', '.join(options)}, not {value!r}")
-        return str(value)
+        return found
 
     return check
 

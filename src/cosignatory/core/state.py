@@ -60,14 +60,14 @@ CLOCK_SKEW = timedelta(minutes=5)
 """How far ahead of the registrar's clock a signer's clock may be."""
 
 
-@dataclass
+@dataclass(slots=True)
 class RegistrarKey:
     id: str
     public_key: bytes
     revoked_at: datetime | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Body:
     id: str
     names: dict[str, str]
@@ -75,7 +75,7 @@ class Body:
     symbol_format: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Session:
     id: str
     body: str
@@ -85,7 +85,7 @@ class Session:
     counters: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Party:
     id: str
     kind: str
@@ -94,14 +94,14 @@ class Party:
     members: tuple[str, ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class Representative:
     id: str
     name: str
     contact: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Mandate:
     id: str
     representative: str
@@ -118,7 +118,7 @@ class Mandate:
         return self.ended_at is None or moment < self.ended_at
 
 
-@dataclass
+@dataclass(slots=True)
 class Key:
     id: str
     representative: str
@@ -128,7 +128,7 @@ class Key:
     revoked_at: datetime | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class SignatureRecord:
     id: str
     action: str  # sign or accede
@@ -145,7 +145,7 @@ class SignatureRecord:
     key: str | None = None  # the key of a self-signed signature (its revocation is shown)
 
 
-@dataclass
+@dataclass(slots=True)
 class Dispute:
     id: str
     letter: str
@@ -154,7 +154,7 @@ class Dispute:
     outcome: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Letter:
     id: str
     lead_party: str
