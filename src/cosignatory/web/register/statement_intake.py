@@ -465,11 +465,10 @@ def _load(statements: Sequence[tuple[int, SignedStatement]], verified: frozenset
     )
     # Tuples, not model instances: building those is most of the cost of a big load.
     for chunk in _chunks(party_ids):
-        fields = ("id", "kind", "names", "contact", "members")
-        for pid, kind, names, contact, members in m.Party.objects.filter(pk__in=chunk).values_list(
-            *fields
-        ):
-            register.parties[pid] = core.Party(pid, kind, names, contact, tuple(members))
+        # A party's kind is all the rules judge its signature by; its names, contact
+        # and members (two JSON columns to decode a row) are left out of the state.
+        for pid, kind in m.Party.objects.filter(pk__in=chunk).values_list("id", "kind"):
+            register.parties[pid] = core.Party(pid, kind, {})
     for chunk in _chunks(rep_ids):
         reps = m.Representative.objects.filter(pk__in=chunk)
         for rid, name, contact in reps.values_list("id", "name", "contact"):
