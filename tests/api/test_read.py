@@ -297,6 +297,24 @@ def test_invalid_parameters_are_problems_that_say_where(anonymous: ApiClient) ->
     assert_problem(anonymous.read("/events", after="x"), 422, "E_REQUEST_INVALID")
 
 
+@pytest.mark.parametrize("number", ["+0.0", "+1", "1.0", "1_0", " 1", "1 ", "١", "0x1"])
+def test_whole_numbers_are_written_in_digits(anonymous: ApiClient, number: str) -> None:
+    """An integer in a path or query is digits 0-9 only, as the OpenAPI document's
+    ``integer`` says (schemathesis found /events/+0.0 answered as entry 0)."""
+    for response in (
+        anonymous.read(f"/events/{number}"),
+        anonymous.read("/events", after=number),
+        anonymous.read("/parties", limit=number),
+        anonymous.read(f"/letters/demo-development/versions/{number}"),
+        anonymous.read("/letters/demo-development/versions", after=number),
+        anonymous.read("/letters/demo-development/events", after=number),
+    ):
+        body = assert_problem(response, 422, "E_REQUEST_INVALID")
+        assert "digits 0-9" in json.dumps(body)
+    assert anonymous.read("/events/01").status_code == 200  # leading zeros are digits
+    assert anonymous.read("/parties", limit="2").json()["items"][1]
+
+
 def test_every_code_has_a_page_and_a_row_in_the_docs(anonymous: ApiClient) -> None:
     listed = anonymous.read("/problems").json()["items"]
     assert [item["code"] for item in listed] == sorted(PROBLEM_TYPES)

@@ -16,12 +16,11 @@ from cosignatory.core.events import format_time
 from cosignatory.web.api import conditional
 from cosignatory.web.api.entries import entry_json, read_entry
 from cosignatory.web.api.errors import RequestInvalidError
-from cosignatory.web.api.pages import DEFAULT_LIMIT, Limit, page
-from cosignatory.web.api.read import AfterId, IdPath, get_or_404, responses
+from cosignatory.web.api.pages import DEFAULT_LIMIT, Digits, Limit, page
+from cosignatory.web.api.read import AfterId, AfterIndex, IdPath, get_or_404, responses
 from cosignatory.web.api.routes import router
 from cosignatory.web.api.schemas import (
     ID_PATTERN,
-    MAX_INDEX,
     LetterOut,
     LetterPage,
     LogEntryPage,
@@ -62,6 +61,14 @@ def _letter(row: m.Letter) -> dict[str, Any]:
         "registered_session": row.registered_session_id,
         "created_at": format_time(row.created_at),
     }
+
+
+class Version(Digits):
+    least, most = 1, 10_000
+
+
+class VersionSeen(Digits):
+    least, most = 0, 10_000
 
 
 @router.get("/letters", response=responses(LetterPage), tags=["read"], summary="Letters")
@@ -122,9 +129,7 @@ def versions(
     request: HttpRequest,
     response: HttpResponse,
     letter: IdPath,
-    after: Annotated[
-        int | None, Query(ge=0, le=10_000, description="the last version number seen")
-    ] = None,
+    after: Annotated[VersionSeen | None, Query(description="the last version number seen")] = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Any:
     """A letter's frozen texts, from version 1."""
@@ -147,7 +152,7 @@ def version(
     request: HttpRequest,
     response: HttpResponse,
     letter: IdPath,
-    version: Annotated[int, Path(ge=1, le=10_000)],
+    version: Annotated[Version, Path()],
 ) -> Any:
     if conditional.not_modified(request, response, conditional.letter_marker(letter)):
         return Status(304, None)
@@ -239,9 +244,7 @@ def letter_events(
     request: HttpRequest,
     response: HttpResponse,
     letter: IdPath,
-    after: Annotated[
-        int | None, Query(ge=0, le=MAX_INDEX, description="the index of the last event seen")
-    ] = None,
+    after: AfterIndex = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Any:
     """The events about one letter, in log order: its whole history."""

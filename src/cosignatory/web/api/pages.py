@@ -13,11 +13,47 @@ from typing import Annotated, Any, TypeVar
 
 from django.http import HttpRequest
 from ninja import Query
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import core_schema
 
-DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"items per page, 1 to {MAX_LIMIT}")]
+
+class Digits(int):
+    """A whole number in a URL's path or query, written in the digits 0-9 only, from
+    ``least`` to ``most``. pydantic's integers also take "+1", " 1", "1_0" and "1.0",
+    which the OpenAPI document's ``integer`` does not. The value is a plain int.
+
+    Subclass with the bounds; the document says ``type: integer`` with them as
+    ``minimum`` and ``maximum``, exactly as for an ``int`` with ``ge`` and ``le``.
+    """
+
+    least: int = 0
+    most: int = 2**63 - 1
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(
+            _in_digits, core_schema.int_schema(ge=cls.least, le=cls.most)
+        )
+
+
+def _in_digits(value: Any) -> Any:
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("Input should be a whole number written in the digits 0-9")
+    return value
+
+
+class PageSize(Digits):
+    least, most = 1, MAX_LIMIT
+
+
+DEFAULT_LIMIT = PageSize(50)
+
+
+Limit = Annotated[PageSize, Query(description=f"items per page, 1 to {MAX_LIMIT}")]
 
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ from cosignatory.core.errors import UnknownEntityError
 from cosignatory.core.events import format_time
 from cosignatory.web.api import conditional
 from cosignatory.web.api.entries import entry_json, read_entries, read_entry
-from cosignatory.web.api.pages import DEFAULT_LIMIT, Limit, page
+from cosignatory.web.api.pages import DEFAULT_LIMIT, Digits, Limit, page
 from cosignatory.web.api.problems import PROBLEM_TYPES
 from cosignatory.web.api.routes import router
 from cosignatory.web.api.schemas import (
@@ -45,7 +45,14 @@ AfterId = Annotated[
     str | None, Query(pattern=ID_PATTERN, description="the identifier of the last item seen")
 ]
 FilterId = Annotated[str | None, Query(pattern=ID_PATTERN)]
-Index = Annotated[int, Path(ge=0, le=MAX_INDEX, description="the entry's index, from 0")]
+
+
+class EntryIndex(Digits):
+    least, most = 0, MAX_INDEX
+
+
+Index = Annotated[EntryIndex, Path(description="the entry's index, from 0")]
+AfterIndex = Annotated[EntryIndex | None, Query(description="the index of the last event seen")]
 
 
 def responses(model: Any) -> dict[int, Any]:
@@ -285,9 +292,7 @@ def document(
 def events(
     request: HttpRequest,
     response: HttpResponse,
-    after: Annotated[
-        int | None, Query(ge=0, le=MAX_INDEX, description="the index of the last event seen")
-    ] = None,
+    after: AfterIndex = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Any:
     """The log's entries from the first (or the one after ``after``), decoded."""
