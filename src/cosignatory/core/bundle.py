@@ -47,7 +47,6 @@ __all__ = [
     "BundleError",
     "BundleLetterError",
     "BundleOrderError",
-    "BundleReader",
     "BundleSealError",
     "BundleVersionError",
     "BundleWriter",
@@ -59,6 +58,7 @@ __all__ = [
     "MalformedBundleError",
     "Manifest",
     "TruncatedBundleError",
+    "parse_header",
     "parse_line",
     "read_lines",
 ]
@@ -396,76 +396,28 @@ def _parse_end(value: dict[str, Any], where: str) -> End:
     )
 
 
-class BundleReader:
-    """Parse a bundle's lines in order, checking its structure but not its proofs.
+def parse_header(raw: bytes | None) -> Header:
+    """Parse a bundle's first line (None: the bundle has no line).
 
-    Call :meth:`header` once, iterate :meth:`entries` (pairs of line number and
-    :class:`Entry`), then call :meth:`end`. Everything raises a BundleError subclass
-    naming the line, or MalformedProofError for a bad proof text.
+    Raises TruncatedBundleError for no line, BundleVersionError for another format or
+    version, MalformedBundleError.
     """
-
-    def __init__(self, lines: Iterable[bytes]) -> None:
-        self._lines = iter(lines)
-        self._number = 0
-        self._end: End | None = None
-
-    @property
-    def line_number(self) -> int:
-        """The number of the last line read (from 1)."""
-        return self._number
-
-    def _next(self) -> dict[str, Any] | None:
-        raw = next(self._lines, None)
-        if raw is None:
-            return None
-        self._number += 1
-        return _object(raw, f"line {self._number}")
-
-    def header(self) -> Header:
-        """Read and return the header line. Raises TruncatedBundleError for no lines,
-        BundleVersionError for another format or version, MalformedBundleError."""
-        value = self._next()
-        if value is None:
-            raise TruncatedBundleError("the bundle is empty")
-        if "format" not in value:
-            raise MalformedBundleError("line 1 is not a bundle header (no 'format')")
-        if value["format"] != FORMAT:
-            raise BundleVersionError(f"line 1: the format is {value['format']!r}, not {FORMAT}")
-        if value.get("version") != VERSION:
-            raise BundleVersionError(
-                f"line 1: bundle version {value.get('version')!r} is not {VERSION}, the "
-                "version this verifier reads"
-            )
-        fields = _fields(value, {"format", "version", "letter", "checkpoint"}, "line 1")
-        letter = _text(fields["letter"], "line 1: the letter")
-        try:
-            check_id(letter, "letter")
-        except InvalidEventError as error:
-            raise MalformedBundleError(f"line 1: {error}") from None
-        return Header(letter, _text(fields["checkpoint"], "line 1: the checkpoint"))
-
-    def entries(self) -> Iterator[tuple[int, Entry]]:
-        """Yield ``(line number, entry)`` up to the end line; raise TruncatedBundleError
-        if the lines stop before it, MalformedBundleError for a malformed line."""
-        while True:
-            raw = next(self._lines, None)
-            if raw is None:
-                raise TruncatedBundleError(
-                    f"the bundle stops after line {self._number}, before its end line: "
-                    "it was cut short"
-                )
-            self._number += 1
-            item = parse_line(raw, self._number)
-            if isinstance(item, End):
-                self._end = item
-                return
-            yield self._number, item
-
-    def end(self) -> End:
-        """Return the end line, once :meth:`entries` is exhausted. Raises
-        MalformedBundleError if any line follows it."""
-        if self._end is None:
-            raise TruncatedBundleError("the bundle has no end line")
-        if next(self._lines, None) is not None:
-            raise MalformedBundleError(f"line {self._number + 1} follows the end line")
-        return self._end
+    if raw is None:
+        raise TruncatedBundleError("the bundle is empty")
+    value = _object(raw, "line 1")
+    if "format" not in value:
+        raise MalformedBundleError("line 1 is not a bundle header (no 'format')")
+    if value["format"] != FORMAT:
+        raise BundleVersionError(f"line 1: the format is {value['format']!r}, not {FORMAT}")
+    if value.get("version") != VERSION:
+        raise BundleVersionError(
+            f"line 1: bundle version {value.get('version')!r} is not {VERSION}, the "
+            "version this verifier reads"
+        )
+    fields = _fields(value, {"format", "version", "letter", "checkpoint"}, "line 1")
+    letter = _text(fields["letter"], "line 1: the letter")
+    try:
+        check_id(letter, "letter")
+    except InvalidEventError as error:
+        raise MalformedBundleError(f"line 1: {error}") from None
+    return Header(letter, _text(fields["checkpoint"], "line 1: the checkpoint"))

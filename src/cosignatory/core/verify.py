@@ -49,7 +49,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cosignatory.core.bundle import (
     BundleLetterError,
     BundleOrderError,
-    BundleReader,
     BundleSealError,
     Digest,
     End,
@@ -58,11 +57,12 @@ from cosignatory.core.bundle import (
     MalformedBundleError,
     Manifest,
     TruncatedBundleError,
+    parse_header,
     parse_line,
 )
 from cosignatory.core.events import Event, format_time
 from cosignatory.core.signatories import signatory_list
-from cosignatory.core.sigpool import cores, process_pool
+from cosignatory.core.sigpool import cores, process_pool, verify_one
 from cosignatory.core.state import Register
 from cosignatory.core.statements import Statement
 from cosignatory.errors import CosignatoryError
@@ -305,16 +305,11 @@ def _check_lines(
     """
     registrar = dict(registrar_keys)
     keys: dict[str, bytes] = {}
-    loaded: dict[bytes, Ed25519PublicKey] = {}
-    return [_check_line(raw, checkpoint, registrar, keys, loaded) for raw in lines]
+    return [_check_line(raw, checkpoint, registrar, keys) for raw in lines]
 
 
 def _check_line(
-    raw: bytes,
-    checkpoint: Checkpoint,
-    registrar: dict[str, bytes],
-    keys: dict[str, bytes],
-    loaded: dict[bytes, Ed25519PublicKey],
+    raw: bytes, checkpoint: Checkpoint, registrar: dict[str, bytes], keys: dict[str, bytes]
 ) -> _Checked | None:
     try:
         item = parse_line(raw, 0)
@@ -334,15 +329,10 @@ def _check_line(
     except (KeyError, TypeError, ValueError):
         pass  # the rules will say what is wrong with it
     seal_key = registrar.get(event.registrar_key)
-    if seal_key is not None:
-        try:
-            public = loaded.get(seal_key) or Ed25519PublicKey.from_public_bytes(seal_key)
-        except ValueError:
-            seal_key = None
-        else:
-            loaded[seal_key] = public
-            if not _verifies(public, event.registrar_sig, event.signed_bytes()):
-                seal_key = None
+    if seal_key is not None and not verify_one(
+        (seal_key, event.registrar_sig, event.signed_bytes())
+    ):
+        seal_key = None
     return _Checked(item.index, leaf, event, seal_key, _statement_key(event, keys))
 
 
@@ -357,18 +347,9 @@ def _statement_key(event: Event, keys: Mapping[str, bytes]) -> bytes | None:
     try:
         statement = Statement.from_json(evidence["statement"])
         signature = base64.b64decode(evidence["signature"])
-        public = Ed25519PublicKey.from_public_bytes(public_key)
     except (CosignatoryError, KeyError, TypeError, ValueError):
         return None
-    return public_key if _verifies(public, signature, statement.signed_bytes()) else None
-
-
-def _verifies(public: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
-    try:
-        public.verify(signature, message)
-    except InvalidSignature:
-        return False
-    return True
+    return public_key if verify_one((public_key, signature, statement.signed_bytes())) else None
 
 
 Numbered = tuple[int, bytes]
@@ -464,8 +445,7 @@ def verify_bundle(
             yield line
 
     lines_left = iter(counted())
-    reader = BundleReader(lines_left)
-    header = reader.header()
+    header = parse_header(next(lines_left, None))
     try:
         witnessed = policy.open_checkpoint(header.checkpoint)
     except CosignatoryError as error:
@@ -502,10 +482,12 @@ def verify_bundle(
                 except (ProofInvalidError, ProofRangeError) as error:
                     raise _named(error, f"{where}: the entry or its proof was changed") from None
                 digest.add(item.index, leaf)
+                try:
+                    event = Event.from_bytes(item.entry)
+                except CosignatoryError as error:
+                    raise _named(error, where) from None
                 seal_key = statement_key = None
             try:
-                if not isinstance(item, _Checked):
-                    event = Event.from_bytes(item.entry)
                 replay.apply(event, item.index, seal_key, statement_key)
             except CosignatoryError as error:
                 raise _named(error, where) from None
