@@ -478,3 +478,27 @@ def test_verify_needs_no_django(
         )
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["consistent_with_size"] == 20
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, demo: Any
+) -> None:
+    """``cosignatory verify … | head``: the pipe closes before the table is written."""
+    path = export(capsys, tmp_path, "demo-open-letter")
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "COSIGNATORY"))}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "cosignatory", "verify", str(path), "--log-key", vkey(demo)],
+            env=env,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141, done.stderr
+    assert done.stderr == ""

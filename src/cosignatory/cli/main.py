@@ -8,6 +8,8 @@ stable code, and exits 1; usage errors exit 2 (argparse's convention).
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -72,5 +74,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The console script's entry point."""
-    sys.exit(main())
+    """The console script's entry point.
+
+    A reader that stops early (``cosignatory verify … | head``) closes the pipe: the
+    command then stops quietly with 141 (128 + SIGPIPE), as ``cat`` does, not with a
+    traceback.
+    """
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout once more at exit: point it at /dev/null so that this
+        # flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 128 + signal.SIGPIPE
+    sys.exit(code)
