@@ -131,7 +131,11 @@ class Document(models.Model):
 
 class Signature(models.Model):
     id = models.CharField(primary_key=True, max_length=64)
-    letter = models.ForeignKey(Letter, on_delete=models.PROTECT, related_name="signatures")
+    # No index of its own: the three below start with the letter (one index less to
+    # keep up on every signature recorded).
+    letter = models.ForeignKey(
+        Letter, on_delete=models.PROTECT, related_name="signatures", db_index=False
+    )
     party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="signatures")
     action = models.CharField(max_length=10)  # sign, accede
     version = models.PositiveIntegerField()
@@ -174,11 +178,14 @@ class EventRecord(models.Model):
     log_index = models.BigIntegerField(primary_key=True)
     type = models.CharField(max_length=40)
     at = models.DateTimeField()
-    letter = models.ForeignKey(Letter, on_delete=models.PROTECT, null=True, db_constraint=False)
+    # The letter's index is the one below that starts with it; the party's is its own.
+    letter = models.ForeignKey(
+        Letter, on_delete=models.PROTECT, null=True, db_constraint=False, db_index=False
+    )
     party = models.ForeignKey(Party, on_delete=models.PROTECT, null=True, db_constraint=False)
 
     class Meta:
-        indexes = [models.Index(fields=["letter", "log_index"]), models.Index(fields=["party"])]
+        indexes = [models.Index(fields=["letter", "log_index"])]
 
 
 class PendingEmailSignature(models.Model):
