@@ -34,7 +34,10 @@ class Workspace:
 
     @classmethod
     def open(cls, keep: bool = False, parent: str | None = None) -> Workspace:
-        """Make the folder, configure and start Django on it, and initialise our log."""
+        """Make the folder (and ``parent``, if missing), configure and start Django on it,
+        and initialise our log."""
+        if parent is not None:
+            Path(parent).mkdir(parents=True, exist_ok=True)
         path = Path(tempfile.mkdtemp(prefix="cosignatory-bench-", dir=parent)).resolve()
         os.environ.update(
             {
