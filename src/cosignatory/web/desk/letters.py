@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from cosignatory.core import limits
 from cosignatory.core.state import AFTER_TRANSMISSION
@@ -45,6 +45,7 @@ _PENDING = "desk-import"  # session key: the one upload awaiting confirmation
 
 
 @registrar_required
+@require_safe
 def letters(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     rows = m.Letter.objects.select_related("lead_party").order_by("-created_at")
@@ -135,6 +136,7 @@ def _letter_page(
 
 
 @registrar_required
+@require_safe
 def letter(request: HttpRequest, letter: str) -> HttpResponse:
     return _letter_page(request, get_object_or_404(m.Letter, pk=letter))
 

@@ -20,7 +20,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from cosignatory.web.accounts.roles import registrar_required
 from cosignatory.web.desk.common import STATUS_LABELS, STATUSES, attempt
@@ -47,6 +47,7 @@ from cosignatory.web.register.lookalikes import (
 
 
 @registrar_required
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """The dashboard: letters by status, open disputes, and what is waiting to be done."""
     counts = dict(
@@ -163,6 +164,7 @@ def _parties_page(
 
 
 @registrar_required
+@require_safe
 def parties(request: HttpRequest) -> HttpResponse:
     return _parties_page(request, StateForm(), PartyForm(), failed=False)
 
@@ -254,6 +256,7 @@ def _representative_page(
 
 
 @registrar_required
+@require_safe
 def representative(request: HttpRequest, representative: str) -> HttpResponse:
     rep = get_object_or_404(m.Representative, pk=representative)
     return _representative_page(request, rep)
@@ -359,6 +362,7 @@ def _disputes_page(
 
 
 @registrar_required
+@require_safe
 def disputes(request: HttpRequest) -> HttpResponse:
     return _disputes_page(request)
 
