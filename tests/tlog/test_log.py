@@ -17,8 +17,9 @@ from cosignatory.tlog.errors import (
 from cosignatory.tlog.hashing import EMPTY_ROOT, leaf_hash, root_of
 from cosignatory.tlog.log import Log
 from cosignatory.tlog.note import Signer, generate_ed25519, generate_mldsa44
-from cosignatory.tlog.proofs import verify_consistency, verify_inclusion
+from cosignatory.tlog.proofs import inclusion_proof, verify_consistency, verify_inclusion
 from cosignatory.tlog.storage import MemoryStorage
+from cosignatory.tlog.tiled import EdgeHashes, FullTileCache, TiledTree
 from cosignatory.tlog.tiles import EntryTile, HashTile, decode_entry_bundle, split_hash_tile
 from tests.conftest import VECTORS
 
@@ -154,6 +155,76 @@ def test_every_consistency_proof_verifies(data: st.DataObject) -> None:
     old = data.draw(st.integers(min_value=1, max_value=new))
     proof = _big_log.prove_consistency(old, new)
     verify_consistency(old, new, _big_log.root(old), _big_log.root(new), proof)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(min_value=1, max_value=700), min_size=1, max_size=5),
+    st.lists(st.integers(min_value=0), min_size=1, max_size=12),
+)
+def test_proofs_at_the_head_stay_right_as_the_log_grows(
+    batches: list[int], picks: list[int]
+) -> None:
+    # One Log keeps the right edge's hashes of its latest head between proofs: each
+    # new head must start afresh.
+    log = new_log(ED25519)
+    size = 0
+    for count in batches:
+        log.append_batch(entries(count, size))
+        size += count
+        root = root_of([leaf_hash(e) for e in entries(size)])
+        assert log.root() == root
+        for pick in picks:
+            index = pick % size
+            proof = log.prove_inclusion(index)
+            verify_inclusion(leaf_hash(f"entry {index}".encode()), index, size, proof, root)
+            assert proof == new_log_over(log).prove_inclusion(index)
+        for old in {1 + pick % size for pick in picks}:
+            proof = log.prove_consistency(old)
+            verify_consistency(old, size, log.root(old), root, proof)
+
+
+def new_log_over(log: Log) -> Log:
+    """A second Log over the same store: it shares nothing computed with ``log``."""
+    return Log(log.storage, ORIGIN, [ED25519])
+
+
+def test_a_head_replaced_at_the_same_size_is_proven_afresh() -> None:
+    # As when a transaction that appended is rolled back and another append reaches
+    # the same size with other entries: the hashes kept for the first head must not
+    # serve the second.
+    log = new_log(ED25519)
+    log.append_batch(entries(300))
+    for index in range(0, 300, 7):
+        log.prove_inclusion(index)
+    other = new_log(ED25519)
+    other.append_batch(entries(300, start=1000))
+    log.storage = other.storage
+    root = root_of([leaf_hash(e) for e in entries(300, start=1000)])
+    assert log.root() == root
+    for index in range(0, 300, 7):
+        proof = log.prove_inclusion(index)
+        verify_inclusion(leaf_hash(f"entry {1000 + index}".encode()), index, 300, proof, root)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_trees_that_share_one_right_edge_prove_as_trees_alone(data: st.DataObject) -> None:
+    # As a bundle's export does: one tree per batch of proofs, one right edge for all.
+    size = data.draw(st.integers(min_value=1, max_value=_BIG))
+    indexes = data.draw(st.lists(st.integers(min_value=0, max_value=size - 1), max_size=30))
+    read = _big_log.storage.read_tiles
+    edge: EdgeHashes = {}
+    root = _big_log.root(size)
+    for start in range(0, len(indexes), 4):
+        shared = TiledTree(size, read, FullTileCache(4), edge)
+        for index in indexes[start : start + 4]:
+            proof = inclusion_proof(index, size, shared.range_hash)
+            assert proof == inclusion_proof(index, size, TiledTree(size, read).range_hash)
+            verify_inclusion(leaf_hash(f"entry {index}".encode()), index, size, proof, root)
+    alone = TiledTree(size, read)
+    assert all(found == alone.range_hash(start, end) for (start, end), found in edge.items())
+    assert len(edge) <= size.bit_length() + 255 * 3  # ranges ending at size; partial tiles' nodes
 
 
 def test_proofs_out_of_range_are_refused() -> None:

@@ -25,7 +25,13 @@ from cosignatory.tlog.hashing import HASH_SIZE
 from cosignatory.tlog.note import KeyType, Signer, Verifier
 from cosignatory.tlog.proofs import consistency_proof, inclusion_proof
 from cosignatory.tlog.storage import Head, LogReader, LogStorage, TileKey
-from cosignatory.tlog.tiled import FullTileCache, TiledTree, extend_tiles, right_edge_keys
+from cosignatory.tlog.tiled import (
+    EdgeHashes,
+    FullTileCache,
+    TiledTree,
+    extend_tiles,
+    right_edge_keys,
+)
 from cosignatory.tlog.tiles import (
     MAX_ENTRY_SIZE,
     TILE_WIDTH,
@@ -65,6 +71,7 @@ class Log:
         self.signers = tuple(ordered)
         self.verifiers: tuple[Verifier, ...] = tuple(s.verifier() for s in ordered)
         self._tile_cache = FullTileCache()
+        self._edge: tuple[str, EdgeHashes] | None = None  # the latest head's right edge
 
     # -- writing -----------------------------------------------------------------
 
@@ -149,12 +156,22 @@ class Log:
 
         Raises ProofRangeError for a size larger than the log.
         """
-        current = self.size()
+        head = self.storage.head()
+        current = 0 if head is None else head.size
         if size is None:
             size = current
         if not 0 <= size <= current:
             raise ProofRangeError(f"the log has {current} entries, not {size}")
-        return TiledTree(size, (reader or self.storage).read_tiles, self._tile_cache)
+        edge = None
+        if head is not None and size == current and reader is None:
+            # The right edge's hashes are shared by every tree of this very head: its
+            # checkpoint names the root, so a head rolled back and replaced by another
+            # of the same size cannot reuse them.
+            held = self._edge
+            if held is None or held[0] != head.checkpoint:
+                held = self._edge = (head.checkpoint, {})
+            edge = held[1]
+        return TiledTree(size, (reader or self.storage).read_tiles, self._tile_cache, edge)
 
     def root(self, size: int | None = None) -> bytes:
         """Return the root hash at ``size`` (default: the current size)."""

@@ -65,17 +65,33 @@ def _tile_rows(data: bytes) -> list[list[bytes]]:
     return rows
 
 
+EdgeHashes = dict[tuple[int, int], bytes]
+"""Hashes at a tree's right edge, by the range of leaves ``(start, end)`` they cover."""
+
+
 class TiledTree:
     """The hashes of a tree of ``size`` leaves, computed from its tiles.
 
     Tiles are fetched through ``read`` at most once per instance; ``prefetch`` asks for
     several in one call, so a store can answer a whole proof with one query.
+
+    Every proof needs hashes of the tree's right edge: ranges of leaves that end at
+    ``size``, and nodes inside the partial tiles. They are computed once and kept in
+    ``edge``, which trees of the very same tree (same size, same root) may share. A
+    tree has at most about ``log2(size)`` such ranges and 255 such nodes a level.
     """
 
-    def __init__(self, size: int, read: TileReader, cache: FullTileCache | None = None) -> None:
+    def __init__(
+        self,
+        size: int,
+        read: TileReader,
+        cache: FullTileCache | None = None,
+        edge: EdgeHashes | None = None,
+    ) -> None:
         self.size = size
         self._read = read
         self._cache = cache
+        self._edge: EdgeHashes = {} if edge is None else edge
         self._tiles: dict[TileKey, bytes] = {}
 
     def prefetch(self, keys: Iterable[TileKey]) -> None:
@@ -121,20 +137,36 @@ class TiledTree:
             raise LogStateError(f"hash tile {level}/{tile_index} is too short for node {height}")
         if row == 0:
             return data[offset * HASH_SIZE : (offset + 1) * HASH_SIZE]
-        if self._cache is not None and len(data) == _FULL_TILE_BYTES:
+        full = len(data) == _FULL_TILE_BYTES
+        if self._cache is not None and full:
             return self._cache.rows(key, data)[row][offset >> row]
-        chunk = data[offset * HASH_SIZE : (offset + count) * HASH_SIZE]
-        return root_of([chunk[i : i + HASH_SIZE] for i in range(0, len(chunk), HASH_SIZE)])
+        leaves = (index << height, (index + 1) << height)
+        found = None if full else self._edge.get(leaves)
+        if found is None:
+            chunk = data[offset * HASH_SIZE : (offset + count) * HASH_SIZE]
+            found = root_of([chunk[i : i + HASH_SIZE] for i in range(0, len(chunk), HASH_SIZE)])
+            if not full:  # a node of a partial tile: the right edge
+                self._edge[leaves] = found
+        return found
 
     def range_hash(self, start: int, end: int) -> bytes:
         """Return the RFC 9162 MTH of leaves ``[start, end)`` (end <= size)."""
         if not 0 <= start < end <= self.size:
             raise LogStateError(f"range [{start}, {end}) is outside a tree of {self.size}")
+        return self._range(start, end)
+
+    def _range(self, start: int, end: int) -> bytes:
         length = end - start
         if length & (length - 1) == 0 and start % length == 0:
             return self.node(length.bit_length() - 1, start // length)
-        split = 1 << ((length - 1).bit_length() - 1)
-        return node_hash(self.range_hash(start, start + split), self.range_hash(start + split, end))
+        edge = end == self.size
+        found = self._edge.get((start, end)) if edge else None
+        if found is None:
+            split = 1 << ((length - 1).bit_length() - 1)
+            found = node_hash(self._range(start, start + split), self._range(start + split, end))
+            if edge:
+                self._edge[(start, end)] = found
+        return found
 
     def root(self) -> bytes:
         """Return the tree's root hash (the empty root for size 0)."""

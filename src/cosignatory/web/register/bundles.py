@@ -36,7 +36,7 @@ from cosignatory.tlog.checkpoint import Checkpoint, open_checkpoint
 from cosignatory.tlog.errors import LogStateError
 from cosignatory.tlog.log import Log
 from cosignatory.tlog.proofs import inclusion_proof
-from cosignatory.tlog.tiled import FullTileCache, TiledTree
+from cosignatory.tlog.tiled import EdgeHashes, FullTileCache, TiledTree
 from cosignatory.web.log.models import LogEntry
 from cosignatory.web.log.services import get_log
 from cosignatory.web.log.witnesses import cosigned_checkpoint
@@ -114,6 +114,7 @@ def _lines(
     writer: BundleWriter, log: Log, cp: Checkpoint, indexes: Iterator[int], using: str
 ) -> Iterator[bytes]:
     yield writer.header()
+    edge: EdgeHashes = {}  # the right edge of the tree at cp, shared by every batch
     for batch in _batches(indexes):
         entries = dict(
             LogEntry.objects.using(using).filter(index__in=batch).values_list("index", "data")
@@ -121,7 +122,7 @@ def _lines(
         # One tree a batch, with its own small cache of full tiles' inner nodes: it
         # holds the tiles this batch's proofs read, no more. (The log's shared cache
         # would fill to its bound walking a large letter's tiles.)
-        tree = TiledTree(cp.size, log.storage.read_tiles, FullTileCache(_CACHED_TILES))
+        tree = TiledTree(cp.size, log.storage.read_tiles, FullTileCache(_CACHED_TILES), edge)
         tree.prefetch_for(*batch)
         for index in batch:
             data = entries.get(index)
