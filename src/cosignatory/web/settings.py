@@ -118,7 +118,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "cosignatory.web.csp.CSPMiddleware",  # django-csp's, the header built once
 ]
 
 ROOT_URLCONF = "cosignatory.web.urls"
