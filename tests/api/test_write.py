@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cosignatory.core import limits
 from cosignatory.core.statements import SignedStatement, Statement
 from cosignatory.web.api import tokens
+from cosignatory.web.log.services import get_log
 from cosignatory.web.register import models as m
 from cosignatory.web.register import services as s
 from cosignatory.web.register.rebuild import rebuild
@@ -62,6 +63,9 @@ def created(response: Any, status: int = 201) -> dict[str, Any]:
     assert response["Content-Type"].startswith("application/json")
     body: dict[str, Any] = response.json()
     assert body["new"] is (status == 201)
+    # The event answered is the one the log holds at that index.
+    (entry,) = get_log().storage.read_entries(body["log_index"], body["log_index"] + 1)
+    assert body["event"] == json.loads(entry)
     return body
 
 

@@ -39,6 +39,14 @@ def read_entry(index: int) -> bytes:
 
 
 def write_result(recorded: Recorded) -> dict[str, Any]:
-    """The ``WriteResult`` of what a service recorded (or found recorded already)."""
-    entry = read_entry(recorded.log_index)
+    """The ``WriteResult`` of what a service recorded (or found recorded already).
+
+    A sealed event the service has at hand is its log entry already (the entry is its
+    canonical bytes); only an event found recorded before is read from the log.
+    """
+    event = recorded.event
+    if event is not None and event.registrar_key:
+        entry = event.to_bytes()
+    else:
+        entry = read_entry(recorded.log_index)
     return {"log_index": recorded.log_index, "new": recorded.new, "event": json.loads(entry)}
