@@ -207,6 +207,22 @@ def test_a_head_replaced_at_the_same_size_is_proven_afresh() -> None:
         verify_inclusion(leaf_hash(f"entry {1000 + index}".encode()), index, 300, proof, root)
 
 
+def test_the_root_is_read_from_the_tiles_whatever_was_proven_before() -> None:
+    # A check of the stored tiles against the checkpoint (cosignatory rebuild) must see
+    # a tile changed behind the log's back, even after proofs kept the right edge.
+    log = new_log(ED25519)
+    log.append_batch(entries(300))
+    for index in range(0, 300, 7):
+        log.prove_inclusion(index)
+    root = log.root()
+    tiles = log.storage._tiles  # type: ignore[attr-defined]
+    changed = bytearray(tiles[(0, 1)])
+    changed[0] ^= 0xFF
+    tiles[(0, 1)] = bytes(changed)
+    assert log.root() != root
+    assert log.tree().root() != root
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.data())
 def test_trees_that_share_one_right_edge_prove_as_trees_alone(data: st.DataObject) -> None:

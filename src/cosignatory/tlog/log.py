@@ -152,10 +152,14 @@ class Log:
         return open_checkpoint(self.head().checkpoint, self.verifiers, origin=self.origin)
 
     def tree(self, size: int | None = None, reader: LogReader | None = None) -> TiledTree:
-        """Return the hashes of the tree at ``size`` (default: the current size).
+        """Return the hashes of the tree at ``size`` (default: the current size), every
+        one computed from the stored tiles.
 
         Raises ProofRangeError for a size larger than the log.
         """
+        return self._tree(size, reader, shared=False)
+
+    def _tree(self, size: int | None, reader: LogReader | None, shared: bool) -> TiledTree:
         head = self.storage.head()
         current = 0 if head is None else head.size
         if size is None:
@@ -163,8 +167,8 @@ class Log:
         if not 0 <= size <= current:
             raise ProofRangeError(f"the log has {current} entries, not {size}")
         edge = None
-        if head is not None and size == current and reader is None:
-            # The right edge's hashes are shared by every tree of this very head: its
+        if shared and head is not None and size == current and reader is None:
+            # The right edge's hashes are shared by every proof of this very head: its
             # checkpoint names the root, so a head rolled back and replaced by another
             # of the same size cannot reuse them.
             held = self._edge
@@ -174,7 +178,8 @@ class Log:
         return TiledTree(size, (reader or self.storage).read_tiles, self._tile_cache, edge)
 
     def root(self, size: int | None = None) -> bytes:
-        """Return the root hash at ``size`` (default: the current size)."""
+        """Return the root hash at ``size`` (default: the current size), computed from
+        the stored tiles (a check of them against a checkpoint relies on it)."""
         return self.tree(size).root()
 
     def prove_inclusion(self, index: int, size: int | None = None) -> list[bytes]:
@@ -182,7 +187,7 @@ class Log:
 
         Raises ProofRangeError unless ``0 <= index < size <= log size``.
         """
-        tree = self.tree(size)
+        tree = self._tree(size, None, shared=True)
         if not 0 <= index < tree.size:
             raise ProofRangeError(f"entry {index} is not in a tree of {tree.size} entries")
         tree.prefetch_for(index)
@@ -193,7 +198,7 @@ class Log:
 
         Raises ProofRangeError unless ``0 < old_size <= new_size <= log size``.
         """
-        tree = self.tree(new_size)
+        tree = self._tree(new_size, None, shared=True)
         if not 0 < old_size <= tree.size:
             raise ProofRangeError(
                 f"a consistency proof needs 0 < old size <= {tree.size}, not {old_size}"
