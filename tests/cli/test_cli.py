@@ -19,6 +19,7 @@ from cosignatory.tlog.hashing import leaf_hash
 from cosignatory.tlog.note import Verifier, generate_ed25519
 from cosignatory.tlog.proofs import verify_consistency, verify_inclusion
 from cosignatory.web.log.models import LogCheckpoint, LogEntry, LogHead
+from cosignatory.web.log.services import reset_log_cache
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -194,6 +195,20 @@ def test_proofs_out_of_range_fail_with_one_line(
     assert out == ""
     assert err.count("\n") == 1 and "[E_PROOF_RANGE]" in err
     assert db_state() == before
+
+
+@pytest.mark.parametrize(
+    "argv", [["log", "vkey"], ["log", "checkpoint"], ["export", "bundle", "any-letter"]]
+)
+def test_a_log_never_initialised_is_named_in_one_line(
+    capsys: pytest.CaptureFixture[str], log: Any, settings: Any, tmp_path: Path, argv: list[str]
+) -> None:
+    settings.COSIGNATORY_KEY_DIR = str(tmp_path / "no-keys")
+    reset_log_cache()
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1 and err.startswith("cosignatory: error: the log's key ")
+    assert "run `cosignatory log init` first" in err
 
 
 def test_append_refuses_bad_input_and_changes_nothing(

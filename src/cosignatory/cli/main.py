@@ -70,7 +70,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cosignatory: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        if not _misconfigured(error):
+            raise
+        # Such as a data folder whose log was never initialised: the message says what
+        # to run.
+        print(f"cosignatory: error: {error}", file=sys.stderr)
+        return 1
     return result or 0
+
+
+def _misconfigured(error: Exception) -> bool:
+    """Whether ``error`` is Django's ImproperlyConfigured (Django is not imported for
+    that: the commands that need no Django, such as ``verify``, never load it)."""
+    exceptions = sys.modules.get("django.core.exceptions")
+    return exceptions is not None and isinstance(error, exceptions.ImproperlyConfigured)
 
 
 def run() -> None:
