@@ -297,13 +297,9 @@ def _start_verifying(
 
 
 def _public_keys(ids: set[str]) -> dict[str, bytes]:
-    found: dict[str, bytes] = {}
-    for chunk in _chunks(ids):
-        found.update(
-            (key_id, bytes(public))
-            for key_id, public in m.Key.objects.filter(pk__in=chunk).values_list("id", "public_key")
-        )
-    return found
+    return {
+        key_id: bytes(public) for key_id, public in _select(m.Key, ("id", "public_key"), "id", ids)
+    }
 
 
 @dataclass
