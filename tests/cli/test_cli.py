@@ -211,6 +211,55 @@ def test_a_log_never_initialised_is_named_in_one_line(
     assert "run `cosignatory log init` first" in err
 
 
+def cosignatory(tmp_path: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the command as a real process on a data folder in ``tmp_path``."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "COSIGNATORY"))}
+    clean["COSIGNATORY_DATA_DIR"] = str(tmp_path / "data")
+    return subprocess.run(
+        [sys.executable, "-m", "cosignatory", *argv],
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+
+
+def test_a_lost_database_is_named_in_one_line(tmp_path: Path) -> None:
+    """The keys are there but the SQLite file was deleted: one line, restore named."""
+    assert cosignatory(tmp_path, "log", "init").returncode == 0
+    (tmp_path / "data" / "cosignatory.sqlite3").unlink()
+    done = cosignatory(tmp_path, "log", "checkpoint")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("cosignatory: error: the database has no register tables")
+    assert "`cosignatory restore FILE`" in done.stderr
+
+
+def test_a_database_out_of_reach_is_named_in_one_line(tmp_path: Path) -> None:
+    url = "postgresql://nobody@127.0.0.1:1/cosignatory"  # port 1: nothing listens
+    done = cosignatory(tmp_path, "account", "list", COSIGNATORY_DATABASE_URL=url)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("cosignatory: error: the database cannot be used: ")
+
+
+@pytest.mark.django_db
+def test_a_missing_table_is_known_on_this_backend() -> None:
+    """The real error of the database the suite runs on (SQLite or PostgreSQL)."""
+    from django.db import DatabaseError, connection, transaction
+
+    from cosignatory.cli.main import missing_table
+
+    def error_of(sql: str) -> DatabaseError:
+        with pytest.raises(DatabaseError) as raised, transaction.atomic(), connection.cursor() as c:
+            c.execute(sql)
+        return raised.value
+
+    assert missing_table(error_of("SELECT 1 FROM no_such_register_table"))
+    assert not missing_table(error_of("SELECT no_such_column FROM tlog_head"))
+
+
 def test_append_refuses_bad_input_and_changes_nothing(
     capsys: pytest.CaptureFixture[str], log: Any, tmp_path: Path
 ) -> None:

@@ -71,20 +71,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("cosignatory: interrupted", file=sys.stderr)
         return 130
     except Exception as error:
-        if not _misconfigured(error):
+        message = _misconfigured(error) or _database_unusable(error)
+        if message is None:
             raise
-        # Such as a data folder whose log was never initialised: the message says what
-        # to run.
-        print(f"cosignatory: error: {error}", file=sys.stderr)
+        print(f"cosignatory: error: {message}", file=sys.stderr)
         return 1
     return result or 0
 
 
-def _misconfigured(error: Exception) -> bool:
-    """Whether ``error`` is Django's ImproperlyConfigured (Django is not imported for
-    that: the commands that need no Django, such as ``verify``, never load it)."""
+# Django is not imported to classify an error: the commands that need no Django, such
+# as ``verify``, never load it, and then no error can be Django's.
+
+
+def _misconfigured(error: Exception) -> str | None:
+    """The message of Django's ImproperlyConfigured, such as a data folder whose log was
+    never initialised (the message says what to run); else None."""
     exceptions = sys.modules.get("django.core.exceptions")
-    return exceptions is not None and isinstance(error, exceptions.ImproperlyConfigured)
+    if exceptions is not None and isinstance(error, exceptions.ImproperlyConfigured):
+        return str(error)
+    return None
+
+
+def _database_unusable(error: Exception) -> str | None:
+    """One line for a database the command cannot use; else None.
+
+    That is a database without the register's tables (a deleted SQLite file, an empty
+    PostgreSQL database) or one that cannot be reached or is locked. Other database
+    errors are defects and keep their traceback.
+    """
+    utils = sys.modules.get("django.db.utils")
+    if utils is None or not isinstance(error, utils.DatabaseError):
+        return None
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if missing_table(error):
+        return (
+            f"the database has no register tables ({reason}): a new register starts "
+            "with `cosignatory log init`; if the register's database was lost, restore it "
+            "with `cosignatory restore FILE`, as a new log under the same keys would "
+            "contradict the checkpoints already published"
+        )
+    if isinstance(error, utils.OperationalError):
+        return f"the database cannot be used: {reason}"
+    return None
+
+
+def missing_table(error: Exception) -> bool:
+    """Whether a database error says that a table does not exist (SQLite's "no such
+    table", PostgreSQL's undefined_table, SQLSTATE 42P01)."""
+    if str(error).startswith("no such table"):
+        return True
+    return getattr(error.__cause__, "sqlstate", None) == "42P01"
 
 
 def run() -> None:
