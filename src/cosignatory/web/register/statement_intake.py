@@ -486,10 +486,18 @@ def _load(statements: Sequence[tuple[int, SignedStatement]], verified: frozenset
 
 
 def _select(
-    model: type[models.Model], names: Sequence[str], where: str, values: Iterable[str]
+    model: type[models.Model],
+    names: Sequence[str],
+    where: str,
+    values: Iterable[str],
+    *,
+    also: tuple[str, Any] | None = None,
+    order: str | None = None,
 ) -> Iterator[tuple[Any, ...]]:
     """The ``names`` fields of every row of ``model`` whose ``where`` field is one of
-    ``values``, as tuples, each value converted as Django's queries convert it.
+    ``values`` (and whose ``also`` field, if given, has that value), as tuples, each
+    value converted as Django's queries convert it; ordered by ``order`` within each
+    500 values.
 
     One query per 500 values, its text made here: Django's query compiler costs more
     per value and per row than the database does (four times as much at 20,000 keys).
@@ -507,11 +515,19 @@ def _select(
     selected = ", ".join(quote(column.target.column) for column in columns)
     table = quote(meta.db_table)
     key = quote(_field(model, where).column)
+    fixed: list[Any] = []
+    condition = ""
+    if also is not None:
+        field = _field(model, also[0])
+        condition = f" AND {quote(field.column)} = %s"
+        fixed = [field.get_db_prep_value(also[1], wrapper)]
+    sort = "" if order is None else f" ORDER BY {quote(_field(model, order).column)}"
     with wrapper.cursor() as cursor:
         for chunk in _chunks(values):
             marks = ", ".join(["%s"] * len(chunk))
             # Only the model's own table and column names go into the text.
-            cursor.execute(f"SELECT {selected} FROM {table} WHERE {key} IN ({marks})", chunk)  # noqa: S608
+            sql = f"SELECT {selected} FROM {table} WHERE {key} IN ({marks}){condition}{sort}"  # noqa: S608
+            cursor.execute(sql, [*chunk, *fixed])
             for found in cursor.fetchall():
                 if not converters:
                     yield tuple(found)
@@ -541,32 +557,53 @@ def _letter(
         row.symbol,
         row.registered_session_id,
     )
-    for chunk in _chunks(parties):
-        for sig in m.Signature.objects.filter(letter=row, party_id__in=chunk).order_by("log_index"):
-            letter.signatures[sig.id] = core.SignatureRecord(
-                sig.id,
-                sig.action,
-                sig.party_id,
-                sig.version,
-                sig.at,
-                sig.evidence_kind,
-                sig.representative_id,
-                sig.log_index,
-                sig.withdrawn_at,
-                (sig.withdrawal or {}).get("id"),
-                sig.superseded_by,
-                sig.voided,
-            )
-            if sig.active:
-                letter.active[sig.party_id] = sig.id
-            if sig.withdrawal:
-                letter.withdrawals.add(sig.withdrawal["id"])
-                withdrawals[sig.id] = sig.withdrawal
-            for moment in (sig.at, sig.withdrawn_at):
-                held = letter.last_act.get(sig.party_id)
-                if moment is not None and (held is None or moment > held):
-                    letter.last_act[sig.party_id] = moment
+    for fields in _select(
+        m.Signature, _SIGNATURE_FIELDS, "party", parties, also=("letter", row.id), order="log_index"
+    ):
+        sig = dict(zip(_SIGNATURE_FIELDS, fields, strict=True))
+        sid, party, withdrawal = sig["id"], sig["party"], sig["withdrawal"]
+        letter.signatures[sid] = core.SignatureRecord(
+            sid,
+            sig["action"],
+            party,
+            sig["version"],
+            sig["at"],
+            sig["evidence_kind"],
+            sig["representative"],
+            sig["log_index"],
+            sig["withdrawn_at"],
+            (withdrawal or {}).get("id"),
+            sig["superseded_by"],
+            sig["voided"],
+        )
+        if sig["active"]:
+            letter.active[party] = sid
+        if withdrawal:
+            letter.withdrawals.add(withdrawal["id"])
+            withdrawals[sid] = withdrawal
+        for moment in (sig["at"], sig["withdrawn_at"]):
+            held = letter.last_act.get(party)
+            if moment is not None and (held is None or moment > held):
+                letter.last_act[party] = moment
     return letter
+
+
+_SIGNATURE_FIELDS = (
+    "id",
+    "action",
+    "party",
+    "version",
+    "at",
+    "evidence_kind",
+    "representative",
+    "log_index",
+    "withdrawn_at",
+    "withdrawal",
+    "superseded_by",
+    "voided",
+    "active",
+)
+"""What :func:`_letter` reads of a signature (not its evidence, a JSON column)."""
 
 
 # -- recording ------------------------------------------------------------------------------
@@ -816,15 +853,8 @@ def _signature_row(event: Event, index: int) -> dict[str, Any]:
 
 def _contacts(events: Sequence[Event]) -> set[str]:
     """The parties named by ``events`` that have a contact address (notices go to them)."""
-    found: set[str] = set()
-    for chunk in _chunks({event.data["party"] for event in events}):
-        found.update(
-            m.Party.objects.filter(pk__in=chunk)
-            .exclude(contact__isnull=True)
-            .exclude(contact="")
-            .values_list("id", flat=True)
-        )
-    return found
+    parties = {event.data["party"] for event in events}
+    return {pid for pid, contact in _select(m.Party, ("id", "contact"), "id", parties) if contact}
 
 
 def _refusal(errors: Sequence[ItemError], prefix: str = "") -> str:
