@@ -67,8 +67,8 @@ _DEFAULT: Any = object()
 class World:
     """A register being built event by event, with its keys and its clock."""
 
-    def __init__(self) -> None:
-        self.register = Register()
+    def __init__(self, register: Register | None = None) -> None:
+        self.register = register if register is not None else Register()
         self.registrar = private_key(1)
         self.registrar_id = "registrar-1"
         self.keys: dict[str, Ed25519PrivateKey] = {}
@@ -276,9 +276,10 @@ class World:
         return self.sign(party, "withdraw", withdraws=signature, **kwargs)
 
 
-def build_world() -> World:
-    """The set-up of the module docstring (the letter is a draft with version 1)."""
-    world = World()
+def build_world(register: Register | None = None) -> World:
+    """The set-up of the module docstring (the letter is a draft with version 1), in
+    ``register`` if given (an empty one of a subclass), else a new :class:`Register`."""
+    world = World(register)
     world.apply(
         "registrar.key_added",
         {

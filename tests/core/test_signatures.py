@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -29,9 +30,18 @@ from cosignatory.core.errors import (
 )
 from cosignatory.core.events import Event, format_time
 from cosignatory.core.signatories import signatory_list
+from cosignatory.core.sigpool import PreverifiedRegister
 from cosignatory.core.state import SignatureRecord
+from cosignatory.core.statements import Statement
 from cosignatory.tlog.errors import SignatureInvalidError
-from tests.core.conftest import TEXTS, TEXTS_V2, World, private_key, public_b64
+from tests.core.conftest import (
+    TEXTS,
+    TEXTS_V2,
+    World,
+    build_world,
+    private_key,
+    public_b64,
+)
 
 
 def altered(world: World, event: Event, change: Callable[[dict[str, Any]], None]) -> Event:
@@ -311,6 +321,23 @@ def test_a_statement_that_is_not_an_object_is_refused(opened: World) -> None:
         data["evidence"]["statement"] = "I sign"
 
     opened.refuse(StatementError, altered(opened, event, change))
+
+
+def test_a_preverified_register_judges_the_statement_it_was_given() -> None:
+    """The intake hands over the statements it parsed, by signature: the rules take the
+    one given for an event's signature and parse every other from the evidence."""
+    world = build_world(PreverifiedRegister())
+    world.step("letter.opened")
+    register = world.register
+    assert isinstance(register, PreverifiedRegister)
+    event = world.signature("FRA")
+    evidence = event.data["evidence"]
+    parsed = Statement.from_json(evidence["statement"])
+    register.parsed = {evidence["signature"]: dataclasses.replace(parsed, party="DEU")}
+    world.refuse(StatementError, event)  # what it was given says something else
+    register.parsed = {"another signature": dataclasses.replace(parsed, party="DEU")}
+    world.apply_event(event)  # parsed from the evidence
+    assert world.letter().active == {"FRA": event.data["id"]}
 
 
 def test_a_bad_statement_signature_is_refused(opened: World) -> None:

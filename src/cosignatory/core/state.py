@@ -638,7 +638,7 @@ class Register:
         d: dict[str, Any],
         evidence: dict[str, Any],
     ) -> None:
-        statement = Statement.from_json(evidence["statement"])
+        statement = self._evidence_statement(evidence)
         # A statement is used once and soon: it must be newer than the party's last act
         # on this letter (so an old "sign" cannot be replayed after a withdrawal) and made
         # within STATEMENT_MAX_AGE before the registrar records it.
@@ -679,6 +679,10 @@ class Register:
                 f"{statement.representative}'s mandate for {party.id} is not current"
             )
         self._verify_statement(statement, base64.b64decode(evidence["signature"]), key.public_key)
+
+    def _evidence_statement(self, evidence: dict[str, Any]) -> Statement:
+        """The statement a self-signed signature's evidence carries."""
+        return Statement.from_json(evidence["statement"])
 
     def _verify_statement(self, statement: Statement, signature: bytes, public_key: bytes) -> None:
         """Check the statement's Ed25519 signature; raises SignatureInvalidError.

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -152,8 +151,8 @@ def _locked() -> Iterator[None]:
 
 
 def new_id(prefix: str) -> str:
-    """Return a fresh identifier like ``sig-3f2a…``."""
-    return f"{prefix}-{uuid.uuid4().hex[:20]}"
+    """Return a fresh identifier like ``sig-3f2a…``: 80 random bits in hex."""
+    return f"{prefix}-{secrets.token_hex(10)}"
 
 
 # -- reference data ----------------------------------------------------------------------

@@ -407,6 +407,8 @@ def _judge_one(
     data = services.self_signed_data(signed)
     if statement.action == "withdraw":
         data["withdraws"] = withdraws
+    # The evidence is this statement's JSON: the rules need not parse it back.
+    register.parsed[data["evidence"]["signature"]] = statement
     event = Event.make("signature.recorded", moment, data)
     register.mandates = state.mandates.get((statement.representative, statement.party), {})
     register.apply(event, index)
