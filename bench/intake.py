@@ -133,6 +133,9 @@ def _setup(count: int, seed: int) -> dict[str, Any]:
     for n, key in enumerate(keys):
         party, rep = f"person-{n}", f"rep-{n}"
         public = base64.b64encode(key.public_key().public_bytes_raw()).decode()
+        # Each person verified an address, and so got a mandate and a key, at a moment of
+        # their own in the month before, as on a real open letter.
+        joined = _time(start + timedelta(seconds=generator.uniform(0, 29 * 86_400)))
         events += [
             ("party.registered", {"id": party, "kind": "person", "names": {"en": f"Person {n}"}}),
             ("representative.registered", {"id": rep, "name": f"Person {n}"}),
@@ -142,7 +145,7 @@ def _setup(count: int, seed: int) -> dict[str, Any]:
                     "id": f"mandate-{n}",
                     "representative": rep,
                     "party": party,
-                    "valid_from": _time(start),
+                    "valid_from": joined,
                     "credential": {"kind": "email", "reference": f"EM/{n}", "date": "2026-01-01"},
                 },
             ),
@@ -152,7 +155,7 @@ def _setup(count: int, seed: int) -> dict[str, Any]:
                     "id": f"key-{n}",
                     "representative": rep,
                     "public_key": public,
-                    "valid_from": _time(start),
+                    "valid_from": joined,
                 },
             ),
         ]
@@ -246,12 +249,14 @@ def _time_api(statements: list[dict[str, Any]], count: int) -> Measurement:
     """POST /api/v1/statements/batch, 250 statements a request, one after the other."""
     from django.conf import settings
     from django.test import Client
+    from django.urls import get_resolver
 
     from cosignatory.web.api import tokens
     from cosignatory.web.api.statements import MAX_BATCH
 
     settings.COSIGNATORY_API_WRITES_PER_MINUTE = 0  # no rate limit for the benchmark
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    get_resolver().url_patterns  # noqa: B018 (imports every view, as web/wsgi.py does at start)
     _, secret = tokens.create_token("bench-registrar", "registrar")
     client = Client(headers={"Authorization": f"Bearer {secret}"})
     bodies = [
