@@ -24,6 +24,7 @@ from cosignatory.core.events import (
 from cosignatory.core.state import Register
 from cosignatory.tlog.errors import SignatureInvalidError
 from tests.core.conftest import INSTRUMENT, World, private_key, public_b64
+from tests.core.test_canonical import _JSON as JSON_VALUES
 
 AT = datetime(2019, 7, 8, 9, 30, tzinfo=UTC)
 REGISTRAR = private_key(1)
@@ -438,6 +439,23 @@ def test_to_bytes_from_bytes_round_trip(event: Event) -> None:
     again = Event.from_bytes(raw)
     assert again == event
     assert again.to_bytes() == raw
+    assert event.to_bytes(event.signed_bytes()) == raw  # the seal written into them
+
+
+@settings(max_examples=300)
+@given(JSON_VALUES, st.sampled_from(["letter.opened", "x\u00e9\U0001f600", "e\u0301"]))
+def test_the_entry_from_the_signed_bytes_is_the_entry(data: Any, type: str) -> None:
+    """Writing the seal into the signed bytes gives what encoding the whole event gives,
+    for any data the canonical encoder takes (astral keys, escapes, NFC rewrites)."""
+    try:
+        signed = canonical_json(data)
+    except InvalidEventError:
+        return  # outside what can be signed
+    event = Event(type, AT, {"value": data}, "registrar-1", b"\x01" * 64)
+    assert event.to_bytes(event.signed_bytes()) == event.to_bytes()
+    assert signed in event.to_bytes()
+    # Bytes that are not this event's signed bytes are not used.
+    assert event.to_bytes(b"{}") == event.to_bytes()
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])

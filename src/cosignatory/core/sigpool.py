@@ -165,8 +165,9 @@ def _seal_chunk(skey: str, key_id: str, events: Sequence[Event]) -> list[tuple[b
     signer = Signer.from_skey(skey)
     sealed = []
     for event in events:
-        signature = signer.sign(event.signed_bytes())
-        sealed.append((signature, event.sealed(key_id, signature).to_bytes()))
+        signed = event.signed_bytes()
+        signature = signer.sign(signed)
+        sealed.append((signature, event.sealed(key_id, signature).to_bytes(signed)))
     return sealed
 
 
