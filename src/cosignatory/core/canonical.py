@@ -8,7 +8,7 @@ The ``rfc8785`` package is the reference encoder. For the values the register si
 gives exactly what the standard library's C encoder gives with sorted keys, no spaces
 and no ASCII escaping (the same escapes, integers written in full), which is four times
 faster: that encoder is used when the value shows it is one of those (see
-:func:`_plain`), ``rfc8785`` otherwise. A property test holds the two equal.
+:func:`_normalise`), ``rfc8785`` otherwise. A property test holds the two equal.
 """
 
 from __future__ import annotations
@@ -28,27 +28,48 @@ JSON = Any
 
 def normalise(value: JSON) -> JSON:
     """Return ``value`` with every string in NFC; raises InvalidEventError for non-JSON."""
+    return _normalise(value, [])
+
+
+def _normalise(value: JSON, unplain: list[JSON]) -> JSON:
+    """:func:`normalise`, noting in ``unplain`` what the standard encoder would not write
+    as RFC 8785 does, in the same walk.
+
+    That encoder escapes the same characters the same way and writes integers in full,
+    so two things remain: an integer beyond 2**53 - 1, which RFC 8785 refuses, and key
+    order. The standard encoder sorts keys by code point, RFC 8785 by UTF-16 code unit;
+    the two orders differ only for a key with a character beyond U+FFFF (a surrogate
+    pair in UTF-16). Floats never get here: they are refused.
+    """
     if isinstance(value, str):
         return unicodedata.normalize("NFC", value)
-    if isinstance(value, bool) or value is None or isinstance(value, int):
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        if not -_SAFE_INTEGER <= value <= _SAFE_INTEGER:
+            unplain.append(value)
         return value
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidEventError("JSON object keys must be strings")
-            out[unicodedata.normalize("NFC", key)] = normalise(item)
+            key = unicodedata.normalize("NFC", key)
+            if not key.isascii() and max(key) >= _FIRST_ASTRAL:
+                unplain.append(key)
+            out[key] = _normalise(item, unplain)
         return out
     if isinstance(value, list | tuple):
-        return [normalise(item) for item in value]
+        return [_normalise(item, unplain) for item in value]
     # Floats are left out on purpose: nothing the register signs is fractional.
     raise InvalidEventError(f"{type(value).__name__} is not allowed in canonical JSON")
 
 
 def canonical_json(value: JSON) -> bytes:
     """Return the RFC 8785 encoding of ``value`` after NFC normalisation."""
-    normalised = normalise(value)
-    if _plain(normalised):
+    unplain: list[JSON] = []
+    normalised = _normalise(value, unplain)
+    if not unplain:
         try:
             return _encode(normalised).encode("utf-8")
         except UnicodeEncodeError:
@@ -66,27 +87,6 @@ _encode = json.JSONEncoder(
 ).encode
 _SAFE_INTEGER = 2**53 - 1  # RFC 8785 writes numbers as IEEE doubles: larger ones are refused
 _FIRST_ASTRAL = "\U00010000"
-
-
-def _plain(value: JSON) -> bool:
-    """Whether the standard encoder writes the normalised ``value`` as RFC 8785 does.
-
-    It escapes the same characters the same way and writes integers in full, so two
-    things remain: an integer beyond 2**53 - 1, which RFC 8785 refuses, and key order.
-    The standard encoder sorts keys by code point, RFC 8785 by UTF-16 code unit; the
-    two orders differ only for a key with a character beyond U+FFFF (a surrogate pair
-    in UTF-16). Floats never get here: :func:`normalise` refuses them.
-    """
-    if isinstance(value, str) or value is None or isinstance(value, bool):
-        return True
-    if isinstance(value, int):
-        return -_SAFE_INTEGER <= value <= _SAFE_INTEGER
-    if isinstance(value, dict):
-        return all(
-            (key.isascii() or max(key) < _FIRST_ASTRAL) and _plain(item)
-            for key, item in value.items()
-        )
-    return all(_plain(item) for item in value)  # a list, as normalise leaves it
 
 
 def text_hash(texts: Mapping[str, str]) -> str:
