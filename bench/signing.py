@@ -201,6 +201,9 @@ def _phase(run: Run, label: str, env: dict[str, str], made: list[dict[str, Any]]
     read = results.get(page)
     acknowledged = sign.requests - sign.failures
     rate = acknowledged / seconds
+    # Signers stop when the statements run out; the rate over the whole time is then
+    # only a lower bound.
+    exhausted = sign.requests >= len(made)
     ed = limits.ed25519
     figures: dict[str, Any] = {
         "mode": label,
@@ -214,6 +217,7 @@ def _phase(run: Run, label: str, env: dict[str, str], made: list[dict[str, Any]]
         "acknowledged": acknowledged,
         "recorded": after - before,
         "signatures_per_second": round(rate, 1),
+        "statements_ran_out": exhausted,
         "target_per_second": TARGET_RATE,
         "share_of_target": round(rate / TARGET_RATE, 4),
         "ed25519_limit_per_second": round(ed),
@@ -269,6 +273,11 @@ def _phase(run: Run, label: str, env: dict[str, str], made: list[dict[str, Any]]
         f"signatures in the register {after - before:,} (every 201 kept: "
         f"{'yes' if kept else 'NO'})"
     )
+    if exhausted:
+        print(
+            f"the {len(made):,} statements ran out before the {seconds:.0f} s were over: "
+            f"{rate:,.1f}/s is a lower bound (a larger --pool gives the rate)"
+        )
     prof = figures["profile"]
     if prof.get("parts"):
         print("\nWhere the workers' time went (py-spy, share of samples in requests):\n")
