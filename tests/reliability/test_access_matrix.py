@@ -291,7 +291,7 @@ WEB: dict[str, Row] = {
     "compare/": Row(PUBLIC),
     "search/": Row(PUBLIC),
     # The API's own paths are in the OpenAPI matrix below; these two are not operations.
-    "api/v1/openapi.json": Row(PUBLIC, post=200),
+    "api/v1/openapi.json": Row(PUBLIC),
     API_CATCH_ALL: Row(PUBLIC, get=404, post=404),
 }
 """Every non-API route of the site, with its access class."""

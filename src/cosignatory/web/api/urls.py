@@ -13,6 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver, re_path
+from django.views.decorators.http import require_safe
 
 from cosignatory.core.errors import UnknownEntityError
 from cosignatory.errors import CosignatoryError
@@ -59,7 +60,11 @@ def _wrap(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLReso
     wrapped: list[URLPattern | URLResolver] = []
     for pattern in patterns:
         if isinstance(pattern, URLPattern):
-            pattern.callback = _guarded(pattern.callback)
+            callback = pattern.callback
+            if pattern.name == "openapi-json":
+                # ninja's view of the OpenAPI document answers any method; it is read only.
+                callback = require_safe(callback)
+            pattern.callback = _guarded(callback)
         wrapped.append(pattern)
     return wrapped
 
