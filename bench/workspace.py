@@ -75,7 +75,7 @@ class Workspace:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{base}{suffix}").unlink(missing_ok=True)
         reset_log_cache()  # the old Log's tile cache describes the old tree
-        initialise_log()
+        initialise_log(new_log=True)  # the benchmark's keys start a new log on purpose
 
     def close(self) -> None:
         """Close the database and remove the folder unless asked to keep it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -234,6 +235,30 @@ def test_a_lost_database_is_named_in_one_line(tmp_path: Path) -> None:
     assert done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith("cosignatory: error: the database has no register tables")
     assert "`cosignatory restore FILE`" in done.stderr
+
+
+def test_keys_that_signed_a_log_start_no_new_one_unless_asked(tmp_path: Path) -> None:
+    """A lost database is restored, not replaced by a new log under the same keys."""
+    assert cosignatory(tmp_path, "log", "init").returncode == 0
+    started = tmp_path / "data" / "keys" / "log-started"
+    assert started.is_file()
+    started.unlink()  # a register from before the mark: the next start writes it
+    assert cosignatory(tmp_path, "log", "init").returncode == 0
+    assert started.is_file()
+
+    database = tmp_path / "data" / "cosignatory.sqlite3"
+    database.unlink()
+    for argv in (["log", "init"], ["serve", "--no-demo"], ["demo"]):
+        done = cosignatory(tmp_path, *argv)
+        assert (done.returncode, done.stdout) == (1, ""), argv
+        assert done.stderr.count("\n") == 1, done.stderr
+        assert "[E_LOG_LOST]" in done.stderr and "`cosignatory restore FILE`" in done.stderr
+    with sqlite3.connect(database) as con:  # nothing was created
+        assert con.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+    done = cosignatory(tmp_path, "log", "init", "--new-log")
+    assert done.returncode == 0, done.stderr
+    assert "log initialised at size 1" in done.stdout
 
 
 def test_a_database_out_of_reach_is_named_in_one_line(tmp_path: Path) -> None:

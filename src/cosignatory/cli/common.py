@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -21,6 +22,17 @@ def setup_django() -> None:
 
     if not apps.ready:  # set up once: a second setup would reconfigure logging
         django.setup()
+
+
+def add_new_log_argument(parser: argparse.ArgumentParser) -> None:
+    """``--new-log``, for the commands that may start the register's log."""
+    parser.add_argument(
+        "--new-log",
+        action="store_true",
+        help="start a new, empty log even though this data folder's keys have signed one "
+        "that the database does not hold (only if none of its checkpoints was published; "
+        "a lost database is restored with `cosignatory restore`)",
+    )
 
 
 def print_json(value: Any) -> None:

@@ -12,7 +12,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cosignatory.cli.common import CommandError, print_json, read_text_argument, setup_django
+from cosignatory.cli.common import (
+    CommandError,
+    add_new_log_argument,
+    print_json,
+    read_text_argument,
+    setup_django,
+)
 from cosignatory.tlog.checkpoint import open_checkpoint
 from cosignatory.tlog.note import Verifier
 
@@ -36,8 +42,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="create the tables, the log's and registrar's keys, the first entries",
         description="Migrate the database, make the log's signing keys and the registrar's "
         "key if missing, sign the empty log's checkpoint and record the registrar's key as "
-        "the register's first event. Safe to run again.",
+        "the register's first event. Safe to run again. Once the keys have signed a "
+        "checkpoint, they start no new log in a database that lost theirs (restore it from "
+        "a backup) unless --new-log.",
     )
+    add_new_log_argument(init)
     init.set_defaults(handler=init_log)
 
     checkpoint = sub.add_parser(
@@ -135,7 +144,7 @@ def _b64(data: bytes) -> str:
 def init_log(args: argparse.Namespace) -> None:
     from cosignatory.cli.server import prepare_register
 
-    prepare_register()
+    prepare_register(new_log=args.new_log)
     print(f"log initialised at size {_log().size()}")
 
 

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from cosignatory.cli.common import setup_django
+from cosignatory.cli.common import add_new_log_argument, setup_django
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,6 +25,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve.add_argument(
         "--no-demo", action="store_true", help="do not load the demo register into an empty log"
     )
+    add_new_log_argument(serve)
     serve.set_defaults(handler=serve_site)
 
     demo = commands.add_parser(
@@ -34,20 +35,22 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "Demonstration data is marked as such in every entry.",
     )
     demo.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_new_log_argument(demo)
     demo.set_defaults(handler=load_demo)
 
 
-def prepare_register(record_registrar: bool = True) -> None:
+def prepare_register(record_registrar: bool = True, new_log: bool = False) -> None:
     """Migrate, make missing keys, and record the registrar's key once.
 
     ``record_registrar=False`` leaves the register empty for the demo, which records
-    the registrar's key itself at the start of its history.
+    the registrar's key itself at the start of its history. ``new_log``: see
+    :func:`cosignatory.web.log.setup.initialise_log`.
     """
     setup_django()
     from cosignatory.web.log.setup import initialise_log
     from cosignatory.web.register.services import ensure_registrar_key, initialise_register
 
-    created, _ = initialise_log()
+    created, _ = initialise_log(new_log=new_log)
     registrar = ensure_registrar_key()
     for path in [*created, *([registrar] if registrar else [])]:
         print(f"made the key {path}", file=sys.stderr)
@@ -56,7 +59,7 @@ def prepare_register(record_registrar: bool = True) -> None:
 
 
 def load_demo(args: argparse.Namespace) -> None:
-    prepare_register(record_registrar=False)
+    prepare_register(record_registrar=False, new_log=args.new_log)
     from cosignatory.cli.common import print_json
     from cosignatory.web.log.services import get_log
     from cosignatory.web.register.demo import load_demo as load
@@ -69,7 +72,7 @@ def load_demo(args: argparse.Namespace) -> None:
 
 
 def serve_site(args: argparse.Namespace) -> None:
-    prepare_register(record_registrar=False)
+    prepare_register(record_registrar=False, new_log=args.new_log)
     from cosignatory.web.register.demo import load_demo as load
     from cosignatory.web.register.models import EventRecord, Letter
     from cosignatory.web.register.services import initialise_register
