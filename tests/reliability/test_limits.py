@@ -283,6 +283,41 @@ def test_an_import_over_its_rows_is_refused_whole(
     print(f"limits: {limits.IMPORT_ROWS + 1:,} rows ({path.stat().st_size:,} bytes) refused")
 
 
+def test_an_import_over_its_bytes_is_refused_whole(
+    register: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One byte over IMPORT_FILE_BYTES (32 MiB), in rows that are each well-formed."""
+    from cosignatory.cli.main import main
+
+    log = Log()
+    path = tmp_path / "bytes.csv"
+    header = b"party,representative,instrument_kind,reference,date\n"
+    row = b"FRA,,note-verbale,NV/%s,2026-01-01\n" % (b"x" * 150)
+    count = (limits.IMPORT_FILE_BYTES - len(header)) // len(row) + 1
+    path.write_bytes(header + row * count)
+    assert path.stat().st_size > limits.IMPORT_FILE_BYTES
+    assert main(["import", "l1", str(path), "--apply"]) == 1
+    captured = capsys.readouterr()
+    assert f"over {limits.IMPORT_FILE_BYTES} bytes" in captured.err
+    assert "[E_IMPORT_FILE]" in captured.err
+    assert log.unchanged()
+
+
+def test_the_desk_refuses_more_files_than_its_limit(desk: Client) -> None:
+    log = Log()
+    data = (
+        b"party,representative,instrument_kind,reference,date\nFRA,,note-verbale,NV/1,2026-01-01\n"
+    )
+
+    def files(count: int) -> list[SimpleUploadedFile]:
+        return [SimpleUploadedFile(f"{n}.csv", data, "text/csv") for n in range(count)]
+
+    url = "/desk/letters/l1/import"
+    assert desk.post(url, {"file": files(limits.UPLOAD_FILES_MAX)}).status_code == 200  # a preview
+    assert desk.post(url, {"file": files(limits.UPLOAD_FILES_MAX + 1)}).status_code == 400
+    assert log.unchanged()
+
+
 def test_the_cli_refuses_a_name_over_the_limit_with_its_code(
     register: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
