@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -171,3 +172,75 @@ def test_a_rolled_back_append_leaves_no_stale_tile_in_the_cache(log: Any) -> Non
     assert log.checkpoint().root == root
     for index in (3, 255, 299):
         verify_inclusion(leaf_hash(kept[index]), index, 300, log.prove_inclusion(index), root)
+
+
+# -- writers take turns ---------------------------------------------------------------
+
+sqlite_only = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="PostgreSQL wakes a waiting writer itself"
+)
+
+
+@sqlite_only
+def test_writers_take_turns_on_a_file_beside_the_database(
+    log_settings: Any, transactional_db: None
+) -> None:
+    """A second writer waits for the first to leave its turn, then goes on."""
+    storage = get_log().storage
+    events: list[str] = []
+    first_in, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with storage.in_turn():
+            events.append("first in")
+            first_in.set()
+            release.wait(10)
+            events.append("first out")
+
+    def second() -> None:
+        first_in.wait(10)
+        with storage.in_turn():
+            events.append("second in")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    first_in.wait(10)
+    threading.Event().wait(0.3)  # time enough for the second to get in, were it let in
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert events == ["first in", "first out", "second in"]
+    assert Path(f"{connection.settings_dict['NAME']}.writers").is_file()
+
+
+@sqlite_only
+def test_a_writer_inside_a_transaction_does_not_wait_for_its_turn(
+    log_settings: Any, transactional_db: None
+) -> None:
+    """It may hold SQLite's lock already: waiting for the file could deadlock."""
+    storage = get_log().storage
+    held, release, reached = threading.Event(), threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with storage.in_turn():
+            held.set()
+            release.wait(60)
+
+    def inside() -> None:
+        try:
+            with transaction.atomic(), storage.in_turn():
+                reached.set()
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=inside)]
+    threads[0].start()
+    held.wait(10)
+    threads[1].start()
+    try:
+        assert reached.wait(10), "the writer inside a transaction waited for its turn"
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(10)

@@ -658,9 +658,9 @@ def record_each(
 @contextmanager
 def _log_locked() -> Iterator[int]:
     """A transaction holding the log's write lock; yields the log's size."""
+    log = get_log()
     try:
-        with transaction.atomic():
-            log = get_log()
+        with log.storage.in_turn(), transaction.atomic():  # type: ignore[attr-defined]
             log.storage.lock()  # type: ignore[attr-defined]
             yield log.size()
     except BaseException:
