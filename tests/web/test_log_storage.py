@@ -3,13 +3,14 @@ and one writer at a time across threads and processes, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import OperationalError, connection, connections, transaction
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 
 from cosignatory.tlog.checkpoint import open_checkpoint
 from cosignatory.tlog.errors import EntryTooLargeError
@@ -19,6 +20,7 @@ from cosignatory.tlog.proofs import verify_consistency, verify_inclusion
 from cosignatory.tlog.storage import MemoryStorage
 from cosignatory.web.log.models import LogCheckpoint, LogEntry, LogHead, LogTile
 from cosignatory.web.log.services import get_log
+from cosignatory.web.sqlite.base import turn_file
 from tests.dbutil import COSIGNATORY, child_env
 
 
@@ -174,73 +176,73 @@ def test_a_rolled_back_append_leaves_no_stale_tile_in_the_cache(log: Any) -> Non
         verify_inclusion(leaf_hash(kept[index]), index, 300, log.prove_inclusion(index), root)
 
 
-# -- writers take turns ---------------------------------------------------------------
+# -- writers take turns (cosignatory.web.sqlite) ---------------------------------------
 
 sqlite_only = pytest.mark.skipif(
     connection.vendor != "sqlite", reason="PostgreSQL wakes a waiting writer itself"
 )
 
 
-@sqlite_only
-def test_writers_take_turns_on_a_file_beside_the_database(
-    log_settings: Any, transactional_db: None
-) -> None:
-    """A second writer waits for the first to leave its turn, then goes on."""
-    storage = get_log().storage
-    events: list[str] = []
-    first_in, release = threading.Event(), threading.Event()
-
-    def first() -> None:
-        with storage.in_turn():
-            events.append("first in")
-            first_in.set()
-            release.wait(10)
-            events.append("first out")
-
-    def second() -> None:
-        first_in.wait(10)
-        with storage.in_turn():
-            events.append("second in")
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    first_in.wait(10)
-    threading.Event().wait(0.3)  # time enough for the second to get in, were it let in
-    release.set()
-    for thread in threads:
-        thread.join(10)
-    assert events == ["first in", "first out", "second in"]
-    assert Path(f"{connection.settings_dict['NAME']}.writers").is_file()
-
-
-@sqlite_only
-def test_a_writer_inside_a_transaction_does_not_wait_for_its_turn(
-    log_settings: Any, transactional_db: None
-) -> None:
-    """It may hold SQLite's lock already: waiting for the file could deadlock."""
-    storage = get_log().storage
-    held, release, reached = threading.Event(), threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with storage.in_turn():
-            held.set()
-            release.wait(60)
-
-    def inside() -> None:
+def turn_taken() -> bool:
+    """Whether some transaction holds the writers' turn (tried as another process would)."""
+    with open(turn_file(connection.settings_dict["NAME"]), "ab") as handle:
         try:
-            with transaction.atomic(), storage.in_turn():
-                reached.set()
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+@sqlite_only
+def test_a_transaction_holds_the_writers_turn_until_it_ends(
+    log_settings: Any, transactional_db: None
+) -> None:
+    assert not turn_taken()
+    with transaction.atomic():
+        LogHead.objects.count()
+        assert turn_taken()
+        with transaction.atomic():  # a savepoint: the turn is held already
+            LogHead.objects.count()
+        assert turn_taken()
+    assert not turn_taken()  # committed
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert turn_taken()
+        raise RuntimeError("rolled back")
+    assert not turn_taken()
+
+    def refused(self: Any) -> None:
+        raise OperationalError("database is locked")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SQLiteWrapper, "_start_transaction_under_autocommit", refused)
+        with pytest.raises(OperationalError), transaction.atomic():
+            pass
+    assert not turn_taken()  # a transaction that could not begin gave its turn back
+
+
+@sqlite_only
+def test_a_writer_waits_for_its_turn_then_goes_on(
+    log_settings: Any, transactional_db: None
+) -> None:
+    """The turn is held elsewhere (as by another process): a transaction begins only
+    once it is let go, though SQLite's own lock is free all along."""
+    entered = threading.Event()
+
+    def writer() -> None:
+        try:
+            with transaction.atomic():
+                LogHead.objects.count()
+                entered.set()
         finally:
             connection.close()  # this thread's own connection
 
-    threads = [threading.Thread(target=holder), threading.Thread(target=inside)]
-    threads[0].start()
-    held.wait(10)
-    threads[1].start()
-    try:
-        assert reached.wait(10), "the writer inside a transaction waited for its turn"
-    finally:
-        release.set()
-        for thread in threads:
-            thread.join(10)
+    with open(turn_file(connection.settings_dict["NAME"]), "ab") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        thread = threading.Thread(target=writer)
+        thread.start()
+        assert not entered.wait(0.5), "the writer began while another held the turn"
+        fcntl.flock(held, fcntl.LOCK_UN)
+    assert entered.wait(10)
+    thread.join(10)
+    assert not turn_taken()

@@ -50,7 +50,8 @@ def database_from_url(url: str | None) -> dict[str, Any]:
     if not url or url.startswith("sqlite:"):
         path = Path(url[len("sqlite://") :]) if url else DATA_DIR / "cosignatory.sqlite3"
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's SQLite backend; its writers queue on a file lock (web/sqlite).
+            "ENGINE": "cosignatory.web.sqlite",
             "NAME": str(path),
             "OPTIONS": {
                 # BEGIN IMMEDIATE: a write transaction takes SQLite's write lock at once,

@@ -3,19 +3,18 @@
 One writer at a time, on both databases: on PostgreSQL the writer takes a
 transaction-scoped advisory lock before it reads anything; on SQLite every write
 transaction begins IMMEDIATE (see settings), which takes the database's write lock at
-its first statement. Either lock lasts until the outermost transaction ends, so an
-append made inside a caller's ``transaction.atomic()`` block stays exclusive until
-the caller commits, and commits or rolls back with the caller's own changes.
+its first statement (once it is the transaction's turn: :mod:`cosignatory.web.sqlite`).
+Either lock lasts until the outermost transaction ends, so an append made inside a
+caller's ``transaction.atomic()`` block stays exclusive until the caller commits, and
+commits or rolls back with the caller's own changes.
 """
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from django.db import connections, transaction
-from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 
 from cosignatory.tlog.storage import Head, LogWriter, ReadThrough, TileKey
 from cosignatory.web.log.models import LogCheckpoint, LogEntry, LogHead, LogTile
@@ -129,34 +128,6 @@ class DjangoLogStorage:
         with transaction.atomic(using=self.using):
             self.lock()
             yield _DjangoWriter(self)
-
-    @contextmanager
-    def in_turn(self) -> Iterator[None]:
-        """Wait for this process's turn to write, before a write transaction begins.
-
-        On SQLite, a writer that finds the database's write lock taken sleeps and tries
-        again (1, 2, 5, 10 … up to 100 ms between tries), so a writer behind another often
-        sleeps well past the moment the lock is free; under load the server's processes
-        (one sequencer each) take turns that way. Here they queue on a file lock beside
-        the database instead (``NAME.writers``), which wakes the next one as it is
-        released. Taken only outside any transaction: a thread already in one may hold
-        SQLite's lock, and must not then wait for the file. Elsewhere (PostgreSQL, an
-        in-memory database) nothing happens.
-        """
-        connection = connections[self.using]
-        if (
-            not isinstance(connection, SQLiteWrapper)
-            or connection.is_in_memory_db()
-            or connection.in_atomic_block
-        ):
-            yield
-            return
-        with open(f"{connection.settings_dict['NAME']}.writers", "ab") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class _DjangoWriter(ReadThrough):

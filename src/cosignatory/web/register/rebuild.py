@@ -225,6 +225,9 @@ def sqlite_database(path: Path, *, durable: bool = True) -> Iterator[str]:
     if not durable:
         entry["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL;PRAGMA synchronous=OFF"
     entry.pop("TEST", None)
+    # Django's own backend: this connection is the copy's only writer, and no file of
+    # turns (web/sqlite) is left beside a copy, or beside a backup being checked.
+    entry["ENGINE"] = "django.db.backends.sqlite3"
     # Django's own defaults for the keys a DATABASES entry leaves out.
     settings_dict = connections.configure_settings({DEFAULT_DB_ALIAS: {}, alias: entry})[alias]
     backend = import_string(f"{settings_dict['ENGINE']}.base.DatabaseWrapper")

@@ -660,7 +660,7 @@ def _log_locked() -> Iterator[int]:
     """A transaction holding the log's write lock; yields the log's size."""
     log = get_log()
     try:
-        with log.storage.in_turn(), transaction.atomic():  # type: ignore[attr-defined]
+        with transaction.atomic():
             log.storage.lock()  # type: ignore[attr-defined]
             yield log.size()
     except BaseException:
