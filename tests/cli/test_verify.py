@@ -23,10 +23,13 @@ from typing import Any
 import pytest
 
 from cosignatory.cli.main import main
+from cosignatory.core.bundle import read_lines
 from cosignatory.core.events import format_time
+from cosignatory.core.verify import verify_bundle
 from cosignatory.tlog.checkpoint import Checkpoint, sign_checkpoint
 from cosignatory.tlog.log import Log
 from cosignatory.tlog.note import Signer, add_signatures, generate_cosigner, generate_ed25519
+from cosignatory.tlog.policy import Policy
 from cosignatory.tlog.storage import MemoryStorage
 from cosignatory.tlog.tiles import tiles_for_size
 from cosignatory.web.log.models import LogCheckpoint
@@ -122,6 +125,23 @@ def test_each_demo_letter_verifies_and_lists_the_registers_signatories(
     ]
 
 
+def test_the_json_is_the_results_document_written_row_by_row(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, demo: Any
+) -> None:
+    """``--json`` writes each signatory as it comes, and the bytes are still those of the
+    whole document in one ``json.dumps``, ``consistent_with_size`` included."""
+    path = export(capsys, tmp_path, "demo-development")
+    older = _older(demo, tmp_path, demo.size())
+    argv = ("verify", str(path), "--log-key", vkey(demo), "--json", "--consistency", str(older))
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    with path.open("rb") as stream:
+        result = verify_bundle(read_lines(stream), Policy.from_keys([demo.verifiers[0]]))
+    document = {**result.to_json(), "consistent_with_size": demo.size()}
+    assert out == json.dumps(document, ensure_ascii=False, sort_keys=True) + "\n"
+    assert document["count"] == 10 and len(document["signatories"]) == 10
+
+
 def test_workers_check_ahead_and_change_nothing(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
@@ -160,6 +180,10 @@ def test_the_table_shows_how_each_signature_stands(
     bolivia = next(line for line in lines if line.startswith("BOL "))
     assert "voided (dispute upheld), earlier version" in bolivia
     assert lines[-1] == "10 signatories, 9 active"
+    # The columns line up: the status column starts at the same place on every row.
+    table = lines[lines.index("") + 1 : -2]
+    at = table[0].index("status")
+    assert len(table) == 11 and all(row[at - 2 : at] == "  " != row[at] for row in table)
     path = export(capsys, tmp_path, "demo-heritage")
     code, out, _ = run(capsys, "verify", str(path), "--log-key", vkey(demo))
     assert "withdrawn 2019-" in next(line for line in out.splitlines() if line.startswith("PRT "))

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,27 @@ def add_new_log_argument(parser: argparse.ArgumentParser) -> None:
 def print_json(value: Any) -> None:
     """Print ``value`` as JSON on one line, as every ``--json`` output does."""
     print(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+def print_json_with_list(head: Mapping[str, Any], name: str, items: Iterable[Any]) -> None:
+    """Print ``{**head, name: list(items)}`` as :func:`print_json` does, writing each
+    item as it comes: a list of a million need not be held, nor its JSON."""
+    write = sys.stdout.write
+    write("{")
+    for number, key in enumerate(sorted([*head, name])):
+        write(f"{', ' if number else ''}{_json(key)}: ")
+        if key != name:
+            write(_json(head[key]))
+            continue
+        write("[")
+        for position, item in enumerate(items):
+            write(f"{', ' if position else ''}{_json(item)}")
+        write("]")
+    write("}\n")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def read_text_argument(value: str, what: str) -> str:

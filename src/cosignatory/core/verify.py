@@ -61,7 +61,7 @@ from cosignatory.core.bundle import (
     parse_line,
 )
 from cosignatory.core.events import Event, format_time
-from cosignatory.core.signatories import signatory_list
+from cosignatory.core.signatories import iter_signatories
 from cosignatory.core.sigpool import cores, process_pool, verify_one
 from cosignatory.core.state import Register
 from cosignatory.core.statements import Statement
@@ -100,7 +100,7 @@ def _named(error: CosignatoryError, where: str) -> CosignatoryError:
     return named
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BundleSignatory:
     """One party's standing on the letter at the bundle's checkpoint."""
 
@@ -164,34 +164,44 @@ class VerifiedBundle:
 
     def signatories(self) -> list[BundleSignatory]:
         """Each party's latest signature at the checkpoint (see core.signatories)."""
+        return list(self.iter_signatories())
+
+    def iter_signatories(self) -> Iterator[BundleSignatory]:
+        """:meth:`signatories` one at a time: a million rows need not be held at once."""
         letter = self.register.letters[self.letter]
-        rows = []
-        for entry in signatory_list(letter):
+        for entry in iter_signatories(letter):
             party = self.register.parties[entry.party]
-            key = self.register.keys.get(letter.signatures[entry.signature].key or "")
-            rows.append(
-                BundleSignatory(
-                    entry.signature,
-                    letter.signatures[entry.signature].log_index,
-                    entry.party,
-                    party.kind,
-                    party.names,
-                    entry.action,
-                    entry.version,
-                    entry.at,
-                    entry.evidence,
-                    entry.representative,
-                    entry.withdrawn_at,
-                    entry.on_earlier_version,
-                    entry.voided,
-                    key.revoked_at if key is not None else None,
-                )
+            record = letter.signatures[entry.signature]
+            key = self.register.keys.get(record.key or "")
+            yield BundleSignatory(
+                entry.signature,
+                record.log_index,
+                entry.party,
+                party.kind,
+                party.names,
+                entry.action,
+                entry.version,
+                entry.at,
+                entry.evidence,
+                entry.representative,
+                entry.withdrawn_at,
+                entry.on_earlier_version,
+                entry.voided,
+                key.revoked_at if key is not None else None,
             )
-        return rows
 
     def to_json(self) -> dict[str, Any]:
+        """The result as the ``--json`` document (with every row: see :meth:`json_head`)."""
+        rows = [row.to_json() for row in self.iter_signatories()]
+        return {
+            **self.json_head(len(rows), sum(row["active"] for row in rows)),
+            "signatories": rows,
+        }
+
+    def json_head(self, count: int, active: int) -> dict[str, Any]:
+        """The ``--json`` document but its ``signatories``, for ``count`` rows of which
+        ``active`` are active: the CLI writes the rows after it one at a time."""
         letter = self.register.letters[self.letter]
-        rows = self.signatories()
         return {
             "verified": True,
             "letter": self.letter,
@@ -210,9 +220,8 @@ class VerifiedBundle:
             },
             "witnesses": list(self.witnesses),
             "entries": self.entries,
-            "count": len(rows),
-            "active": sum(row.active for row in rows),
-            "signatories": [row.to_json() for row in rows],
+            "count": count,
+            "active": active,
         }
 
 
