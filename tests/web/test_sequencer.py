@@ -150,6 +150,27 @@ class TestThroughTheSequencer:
         assert recorded.new and recorded.log_index == size
         assert_identical()
 
+    def test_the_requests_of_a_failed_batch_each_raise_an_error_of_their_own(
+        self, people: People, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Not one exception object raised in every waiting thread (its traceback would
+        gather theirs): a copy each, of the same type and message, caused by the batch's."""
+        sequencer = sq.Sequencer()
+        waiting = [sq._Waiting(*_claimed(people.statement(n))) for n in range(3)]
+        failure = DatabaseError("disk I/O error")
+
+        def broken(*args: Any) -> None:
+            raise failure
+
+        monkeypatch.setattr(si, "_project_all", broken)
+        sequencer._commit(waiting)
+        errors = [item.error for item in waiting]
+        assert all(item.done.is_set() and item.result is None for item in waiting)
+        assert len({id(error) for error in errors}) == 3 and failure not in errors
+        for error in errors:
+            assert type(error) is DatabaseError and str(error) == "disk I/O error"
+            assert error.__cause__ is failure and error.__traceback__ is None
+
     def test_with_group_commit_off_each_statement_is_its_own_transaction(
         self, people: People, settings: Any
     ) -> None:

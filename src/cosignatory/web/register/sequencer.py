@@ -32,6 +32,7 @@ shares), a fresh signature id and the time of recording aside.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import queue
@@ -102,8 +103,8 @@ def record_batch(
     rows, errors, sealed = si.record_each(statements, verified)
     by_id = {event.data["id"]: event for event in sealed}
     outcomes: list[services.Recorded | BaseException] = [
-        RuntimeError("statement not judged")
-    ] * len(items)
+        RuntimeError("statement not judged") for _ in items
+    ]
     for row in rows:
         assert row.log_index is not None
         new = by_id.get(row.signature or "") if row.outcome != UNCHANGED else None
@@ -172,7 +173,7 @@ class Sequencer:
         except BaseException as error:  # the batch failed as a whole: each request hears it
             log.exception("a batch of %d statements was not recorded", len(batch))
             connection.close()  # a broken connection is opened again for the next batch
-            outcomes = [error] * len(batch)
+            outcomes = [_own_copy(error) for _ in batch]
         else:
             self.batches += 1
             self.recorded += len(batch)
@@ -182,6 +183,20 @@ class Sequencer:
             else:
                 item.result = outcome
             item.done.set()
+
+
+def _own_copy(error: BaseException) -> BaseException:
+    """``error`` for one of the requests of a failed batch, caused by it.
+
+    Each waiting thread raises its own: one exception object raised in many threads at
+    once would collect all their tracebacks, and keep collecting them.
+    """
+    try:
+        copied = copy.copy(error)
+    except Exception:  # an exception class that cannot be rebuilt from its arguments
+        copied = RuntimeError(f"the batch was not recorded: {error}")
+    copied.__cause__ = error
+    return copied
 
 
 _sequencer = Sequencer()
