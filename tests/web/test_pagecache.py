@@ -50,6 +50,21 @@ def test_an_unchanged_letter_is_served_from_the_cache(client: Client, small: Any
     assert 'dir="rtl"' in arabic.content.decode() and _counts()[1] == misses + 3
 
 
+def test_a_head_is_answered_from_a_kept_get_and_never_kept_itself(
+    client: Client, small: Any
+) -> None:
+    pagecache.cache.clear()
+    hits, misses = _counts()
+    assert client.head(PAGE).status_code == 200  # made, and not kept
+    assert _counts() == (hits, misses + 1)
+    assert all(key[0] != PAGE for key in pagecache.cache._answers)
+    page = client.get(PAGE)  # made and kept
+    head = client.head(PAGE)  # the GET's answer, its headers only
+    assert _counts() == (hits + 1, misses + 2)
+    assert head.status_code == 200 and head.content == b""
+    assert head["Content-Type"] == page["Content-Type"]
+
+
 def test_a_new_event_makes_the_page_again(client: Client, small: Any) -> None:
     before = signatory_rows(client.get(PAGE).content.decode())
     s.record_attested(

@@ -17,7 +17,9 @@ made at, in this process's memory:
 
 Only what everyone sees the same is kept: GET requests without a session or message
 cookie (a signed-in registrar sees other links) whose answer is a 200 that sets no
-cookie. The paths are those of :data:`CACHED`; everything else passes through.
+cookie. A HEAD is answered from a kept GET's answer (the server sends its headers
+only), but its own answer is not kept. The paths are those of :data:`CACHED`;
+everything else passes through.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ setting_changed.connect(_forget)
 def _cacheable(request: HttpRequest) -> bool:
     if not settings.COSIGNATORY_PAGE_CACHE:
         return False
-    if request.method != "GET" or not CACHED.match(request.path):
+    if request.method not in ("GET", "HEAD") or not CACHED.match(request.path):
         return False
     allowed = {settings.LANGUAGE_COOKIE_NAME, settings.CSRF_COOKIE_NAME}
     return set(request.COOKIES) <= allowed and "If-None-Match" not in request.headers
@@ -147,7 +149,8 @@ class PageCacheMiddleware:
         cache.misses += 1
         response = self.get_response(request)
         if (
-            response.status_code == 200
+            request.method == "GET"  # a HEAD is answered from a GET's answer, never kept
+            and response.status_code == 200
             and isinstance(response, HttpResponse)
             and not response.cookies
             and not response.has_header("Set-Cookie")
