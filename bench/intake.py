@@ -4,14 +4,18 @@ Issue 6, target 2: ``cosignatory import LETTER FILE --statements --apply`` and
 ``POST /api/v1/statements/batch`` must record at least half as many statements per
 second as one core verifies bare Ed25519 signatures (``cryptography``), measured in the
 same run. The run registers S persons (a party, a representative, a key and a mandate
-each; untimed, appended in bulk), has each sign two open letters, then times:
+each; untimed, appended in bulk), has each sign three open letters, then times:
 
 - the raw limit: S bare ``Ed25519PublicKey.verify`` calls on one core, and the same
   triples through the intake's pool on every core;
 - the import of S statements for the first letter, as the CLI runs it (read, verify,
   judge, one batch append, project);
 - the batch API for the second letter, S statements in requests of 250, through
-  Django's test client in this process (no network: the server's own cost).
+  Django's test client in this process (no network: the server's own cost), one
+  request after the other;
+- the batch API again for the third letter, from API_CLIENTS threads posting their
+  requests side by side (one request's verification in the pool then overlaps
+  another's transaction, as when a registrar sends batches in parallel).
 
 S is ``--statements`` (of ``python -m bench`` or ``python -m bench.intake``), else
 ``COSIGNATORY_BENCH_STATEMENTS``, else 100,000.
@@ -33,7 +37,9 @@ from bench.run import Run, best, row, samples_json, say
 
 DEFAULT_STATEMENTS = 100_000
 TARGET = 0.5  # statements/s over one core's raw Ed25519 verifications/s
-LETTERS = ("bench-import", "bench-api")
+LETTERS = ("bench-import", "bench-api", "bench-api-2")
+API_CLIENTS = 2
+"""Clients posting batches at once in the second timing of the batch API."""
 _SETUP_CHUNK = 5_000
 REBUILD_UP_TO = 5_000
 """Rebuild and compare the tables after a run this small (replaying the register's rules
@@ -67,11 +73,13 @@ def bench_intake(run: Run) -> dict[str, Any]:
     imported = [_time_import(files["import"], count)]
     say(f"intake: the batch API, {count:,} statements in requests of 250")
     api = [_time_api(files["api"], count)]
+    say(f"intake: the batch API again, another letter, {API_CLIENTS} clients at once")
+    api_together = [_time_api(files["api-2"], count, API_CLIENTS)]
     if count <= REBUILD_UP_TO:
         _check_rebuild()
 
     limit = best(raw).rate
-    rows = [row(samples) for samples in (raw, pooled, imported, api)]
+    rows = [row(samples) for samples in (raw, pooled, imported, api, api_together)]
     print("## Bulk intake of self-signed statements\n")
     print(
         report.table(
@@ -80,7 +88,12 @@ def bench_intake(run: Run) -> dict[str, Any]:
         )
     )
     verdict = []
-    for name, samples in (("import", imported), ("batch API", api)):
+    paths = (
+        ("import", imported),
+        ("batch API", api),
+        (f"batch API, {API_CLIENTS} clients", api_together),
+    )
+    for name, samples in paths:
         ratio = best(samples).rate / limit
         verdict.append(
             [
@@ -95,7 +108,7 @@ def bench_intake(run: Run) -> dict[str, Any]:
         "CPU of this process per statement (the part that is not shared out): "
         + ", ".join(
             f"{name} {1e6 * best(samples).cpu_seconds / count:,.0f} µs"
-            for name, samples in (("raw verify", raw), ("import", imported), ("batch API", api))
+            for name, samples in (("raw verify", raw), *paths)
         )
         + f"; load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n"
     )
@@ -106,8 +119,11 @@ def bench_intake(run: Run) -> dict[str, Any]:
         "pool": samples_json(pooled),
         "import": samples_json(imported),
         "api": samples_json(api),
+        "api_clients": API_CLIENTS,
+        "api_together": samples_json(api_together),
         "ratio_import": round(best(imported).rate / limit, 3),
         "ratio_api": round(best(api).rate / limit, 3),
+        "ratio_api_together": round(best(api_together).rate / limit, 3),
         "target": TARGET,
     }
 
@@ -166,7 +182,7 @@ def _setup(count: int, seed: int) -> dict[str, Any]:
         )
         s.add_text_version(letter, {"en": f"We support {letter}."})
         s.open_letter(letter)
-    say(f"intake: signing {2 * count:,} statements (not timed)")
+    say(f"intake: signing {len(LETTERS) * count:,} statements (not timed)")
     made = datetime.now(UTC) - timedelta(minutes=1)
     out: dict[str, Any] = {"triples": []}
     for letter in LETTERS:
@@ -182,7 +198,7 @@ def _setup(count: int, seed: int) -> dict[str, Any]:
                 out["triples"].append(
                     (key.public_key().public_bytes_raw(), signature, statement.signed_bytes())
                 )
-        out["import" if letter == LETTERS[0] else "api"] = signed
+        out[{LETTERS[0]: "import", LETTERS[1]: "api", LETTERS[2]: "api-2"}[letter]] = signed
     return out
 
 
@@ -245,9 +261,15 @@ def _time_import(statements: list[dict[str, Any]], count: int) -> Measurement:
     return m
 
 
-def _time_api(statements: list[dict[str, Any]], count: int) -> Measurement:
-    """POST /api/v1/statements/batch, 250 statements a request, one after the other."""
+def _time_api(statements: list[dict[str, Any]], count: int, clients: int = 1) -> Measurement:
+    """POST /api/v1/statements/batch, 250 statements a request: one request after the
+    other, or ``clients`` threads each posting every ``clients``-th request (a registrar
+    sending batches side by side: one request's verification then overlaps another's
+    transaction)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from django.conf import settings
+    from django.db import connection
     from django.test import Client
     from django.urls import get_resolver
 
@@ -257,27 +279,41 @@ def _time_api(statements: list[dict[str, Any]], count: int) -> Measurement:
     settings.COSIGNATORY_API_WRITES_PER_MINUTE = 0  # no rate limit for the benchmark
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     get_resolver().url_patterns  # noqa: B018 (imports every view, as web/wsgi.py does at start)
-    _, secret = tokens.create_token("bench-registrar", "registrar")
-    client = Client(headers={"Authorization": f"Bearer {secret}"})
+    _, secret = tokens.create_token(f"bench-registrar-{clients}", "registrar")
     bodies = [
         json.dumps(statements[start : start + MAX_BATCH]).encode()
         for start in range(0, len(statements), MAX_BATCH)
     ]
 
-    def post_all() -> int:
+    def post(share: list[bytes]) -> int:
+        client = Client(headers={"Authorization": f"Bearer {secret}"})
         recorded = 0
-        for data in bodies:
-            response = client.post(
-                "/api/v1/statements/batch", data, content_type="application/json"
-            )
-            if response.status_code != 201:
-                raise RuntimeError(
-                    f"the batch API answered {response.status_code}: {response.content[:300]!r}"
+        try:
+            for data in share:
+                response = client.post(
+                    "/api/v1/statements/batch", data, content_type="application/json"
                 )
-            recorded += response.json()["recorded"]
+                if response.status_code != 201:
+                    raise RuntimeError(
+                        f"the batch API answered {response.status_code}: {response.content[:300]!r}"
+                    )
+                recorded += response.json()["recorded"]
+        finally:
+            if clients > 1:
+                connection.close()  # this thread's own connection
         return recorded
 
-    recorded, m = measure("POST /api/v1/statements/batch (250 each)", count, post_all)
+    def post_all() -> int:
+        if clients == 1:
+            return post(bodies)
+        with ThreadPoolExecutor(clients) as executor:
+            shares = [bodies[n::clients] for n in range(clients)]
+            return sum(executor.map(post, shares))
+
+    name = "POST /api/v1/statements/batch (250 each)"
+    if clients > 1:
+        name += f", {clients} clients"
+    recorded, m = measure(name, count, post_all)
     if recorded != count:
         raise RuntimeError(f"the batch API recorded {recorded}, not {count}")
     return m
