@@ -399,3 +399,44 @@ def test_bulk_values_are_prepared_exactly_as_django_prepares_them(model: Any) ->
                 assert found.obj == expected.obj, where
             else:
                 assert found == expected, where
+
+
+# -- batches side by side (the batch API) --------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_side_by_side_are_each_judged_once_and_all_recorded(
+    log: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """plan_and_apply judges under the log's lock, so a batch that waited for another's
+    write is not judged a second time, and each is recorded whole."""
+    from tests.reliability.test_concurrency import race
+
+    people = make_people(8)
+    judged: list[int] = []
+    real = si._judge
+
+    def counting(statements: Any, *args: Any) -> Any:
+        judged.append(len(statements))
+        return real(statements, *args)
+
+    monkeypatch.setattr(si, "_judge", counting)
+    batches = [list(enumerate(people.statement(n) for n in range(k, k + 4))) for k in (0, 4)]
+    size = get_log().size()
+    results = race([lambda batch=batch: si.plan_and_apply(batch, workers=1) for batch in batches])
+    assert all(isinstance(r, si.AppliedStatements) and r.recorded == 4 for r in results), results
+    assert judged == [4, 4]
+    assert get_log().size() == size + 8
+    assert_identical()
+
+
+def test_a_refused_statement_leaves_the_whole_batch_unrecorded(people: People) -> None:
+    """plan_and_apply returns every refusal, in order, and records none of the batch."""
+    good, bad = people.statement(0), people.statement(1)
+    forged = SignedStatement(bad.statement, bytes(64))
+    before, size = snapshot(), get_log().size()
+    refused = si.plan_and_apply([(0, good), (1, forged), (2, people.statement(0))], workers=1)
+    assert isinstance(refused, tuple) and [error.position for error in refused] == [1]
+    assert snapshot() == before and get_log().size() == size
+    applied = si.plan_and_apply([(0, good), (1, bad)], workers=1)
+    assert isinstance(applied, si.AppliedStatements) and applied.recorded == 2

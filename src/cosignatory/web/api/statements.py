@@ -31,7 +31,6 @@ from cosignatory.web.api.routes import router
 from cosignatory.web.api.schemas import Problem, SignedStatementIn, WriteResult
 from cosignatory.web.register import services
 from cosignatory.web.register import statement_intake as si
-from cosignatory.web.register.intake import IntakeError
 
 
 @router.post(
@@ -123,17 +122,11 @@ def submit_statement_batch(request: HttpRequest, body: BatchIn) -> Any:
             errors.append(found)
         else:
             parsed.append((position, found))
-    plan = si.plan_statements(parsed, errors)
-    if plan.errors:
-        return _refused(request, plan.errors)
-    try:
-        applied = si.apply(plan)
-    except IntakeError:
-        # The register changed between the plan and the lock: judge again, as a retry would.
-        replanned = si.plan_statements(parsed)
-        if replanned.errors:
-            return _refused(request, replanned.errors)
-        applied = si.apply(replanned)
+    if errors:  # every statement is still judged, so that every refusal is listed
+        return _refused(request, si.plan_statements(parsed, errors).errors)
+    applied = si.plan_and_apply(parsed)
+    if isinstance(applied, tuple):
+        return _refused(request, applied)
     items = [
         {
             "position": row.position,

@@ -637,6 +637,37 @@ def apply(plan: StatementPlan, progress: Callable[[int], None] | None = None) ->
     return AppliedStatements(tuple(rows), len(sealed), len(rows) - len(sealed), get_log().size())
 
 
+def plan_and_apply(
+    statements: Sequence[tuple[int, SignedStatement]], workers: int | None = None
+) -> AppliedStatements | tuple[ItemError, ...]:
+    """:func:`plan_statements` then :func:`apply`, with the statements judged once.
+
+    Their signatures start verifying in the pool (``workers`` processes) before the
+    log's write lock is taken; under it the statements are judged against the register
+    as it is then, and recorded all or none. So requests side by side overlap: one
+    verifies while another holds the lock, and none is judged twice (a plan made
+    before the lock must be judged again once another write came first). Returns what
+    was recorded, or the refusals in order (nothing is then recorded).
+    """
+    claims, pending = _start_verifying(statements, workers)
+    signer = services.registrar_signer()
+    with _log_locked() as base:
+        state = _load(statements, frozenset())
+        # As in plan_statements: judged as if every signature verified (the common
+        # case) while the pool works, and again should any fail.
+        assumed = set(claims)
+        state.register.verified = assumed
+        rows, errors, events, plain = _judge(statements, state, None, base)
+        verified = pending()
+        if verified != assumed:
+            state = _load(statements, verified)
+            rows, errors, events, plain = _judge(statements, state, None, base)
+        if errors:
+            return tuple(errors)
+        sealed = _record(events, plain, base, signer, workers, None)
+    return AppliedStatements(tuple(rows), len(sealed), len(rows) - len(sealed), get_log().size())
+
+
 def record_each(
     statements: Sequence[tuple[int, SignedStatement]], verified: frozenset[Claim]
 ) -> tuple[list[JudgedStatement], list[ItemError], list[Event]]:
