@@ -251,17 +251,9 @@ def plan_statements(
         raise UnknownEntityError(f"no letter {letter!r}")
     claims, pending = _start_verifying(statements, workers)
     size = get_log().size()  # read before the state: a write after it changes the size
-    state = _load(statements, frozenset())  # while the pool verifies
-    # Judge while the pool verifies too, as if every signature verified (the common
-    # case); the judgement depends on the results only through that. Should any
-    # signature fail, judge again, knowing which.
-    assumed = set(claims)
-    state.register.verified = assumed
-    rows, found, events, plain = _judge(statements, state, letter, base_index=None)
-    verified = pending()
-    if verified != assumed:
-        state = _load(statements, verified)
-        rows, found, events, plain = _judge(statements, state, letter, base_index=None)
+    verified, (rows, found, events, plain) = _judge_while_verifying(
+        statements, claims, pending, letter, None
+    )
     return StatementPlan(
         letter,
         tuple(rows),
@@ -296,6 +288,33 @@ def _start_verifying(
     return claims, verified
 
 
+_Judged = tuple[list[JudgedStatement], list[ItemError], list[Event], list[bool]]
+"""What :func:`_judge` returns: outcomes, errors, events to record, and which are plain."""
+
+
+def _judge_while_verifying(
+    statements: Sequence[tuple[int, SignedStatement]],
+    claims: Sequence[Claim],
+    pending: Callable[[], frozenset[Claim]],
+    letter: str | None,
+    base_index: int | None,
+) -> tuple[frozenset[Claim], _Judged]:
+    """Load the state and judge the statements while the pool verifies ``claims``.
+
+    Judged as if every signature verified (the common case): the judgement depends on
+    the results only through that. Should any signature fail, judged again, knowing
+    which. Returns the claims that verified and :func:`_judge`'s result.
+    """
+    state = _load(statements, frozenset())
+    assumed = set(claims)
+    state.register.verified = assumed
+    judged = _judge(statements, state, letter, base_index)
+    verified = pending()
+    if verified != assumed:
+        judged = _judge(statements, _load(statements, verified), letter, base_index)
+    return verified, judged
+
+
 def _public_keys(ids: set[str]) -> dict[str, bytes]:
     return {
         key_id: bytes(public) for key_id, public in _select(m.Key, ("id", "public_key"), "id", ids)
@@ -319,7 +338,7 @@ def _judge(
     state: _State,
     letter: str | None,
     base_index: int | None,
-) -> tuple[list[JudgedStatement], list[ItemError], list[Event], list[bool]]:
+) -> _Judged:
     """Judge every statement in order against the current state; return the outcomes,
     the errors, the (unsealed) events to record, and for each event whether it is
     *plain*: a signature or accession of a party with no current one on the letter.
@@ -652,16 +671,9 @@ def plan_and_apply(
     claims, pending = _start_verifying(statements, workers)
     signer = services.registrar_signer()
     with _log_locked() as base:
-        state = _load(statements, frozenset())
-        # As in plan_statements: judged as if every signature verified (the common
-        # case) while the pool works, and again should any fail.
-        assumed = set(claims)
-        state.register.verified = assumed
-        rows, errors, events, plain = _judge(statements, state, None, base)
-        verified = pending()
-        if verified != assumed:
-            state = _load(statements, verified)
-            rows, errors, events, plain = _judge(statements, state, None, base)
+        _, (rows, errors, events, plain) = _judge_while_verifying(
+            statements, claims, pending, None, base
+        )
         if errors:
             return tuple(errors)
         sealed = _record(events, plain, base, signer, workers, None)
