@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from cosignatory.core.spill import SpillDict, latest_signatures
 from cosignatory.core.state import Letter, SignatureRecord
 
 
@@ -47,17 +48,8 @@ def signatory_list(letter: Letter, as_of: datetime | None = None) -> list[Signat
 
 def iter_signatories(letter: Letter, as_of: datetime | None = None) -> Iterator[SignatoryEntry]:
     """:func:`signatory_list` one entry at a time (the offline verifier's million rows)."""
-    latest: dict[str, SignatureRecord] = {}
-    for record in letter.signatures.values():
-        if as_of is not None and record.at > as_of:
-            continue
-        held = latest.get(record.party)
-        if held is None or record.at >= held.at:
-            latest[record.party] = record
     current = letter.current_version
-    ordered = sorted(latest.values(), key=lambda r: (r.at, r.id))
-    del latest
-    for record in ordered:
+    for record in latest_records(letter, as_of):
         withdrawn = record.withdrawn_at
         if withdrawn is not None and as_of is not None and withdrawn > as_of:
             withdrawn = None
@@ -73,3 +65,23 @@ def iter_signatories(letter: Letter, as_of: datetime | None = None) -> Iterator[
             record.version < current,
             record.voided,
         )
+
+
+def latest_records(letter: Letter, as_of: datetime | None = None) -> Iterator[SignatureRecord]:
+    """Each party's latest signature record made at or before ``as_of``, ordered by time
+    and id: the records behind :func:`iter_signatories`' entries, as they stand now."""
+    records = letter.signatures
+    if isinstance(records, SpillDict) and records.spilled:
+        # Chosen and sorted on disk: a dict of every record would undo the spilling.
+        yield from latest_signatures(records, as_of)
+        return
+    latest: dict[str, SignatureRecord] = {}
+    for record in records.values():
+        if as_of is not None and record.at > as_of:
+            continue
+        held = latest.get(record.party)
+        if held is None or record.at >= held.at:
+            latest[record.party] = record
+    ordered = sorted(latest.values(), key=lambda r: (r.at, r.id))
+    del latest
+    yield from ordered

@@ -12,7 +12,7 @@ The state may be partial: the web layer loads only the entities an event touches
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -165,13 +165,13 @@ class Letter:
     symbol: str | None = None
     registered_session: str | None = None
     documents: dict[str, int] = field(default_factory=dict)  # kind -> last number
-    signatures: dict[str, SignatureRecord] = field(default_factory=dict)
+    signatures: MutableMapping[str, SignatureRecord] = field(default_factory=dict)
     # The party's current (not withdrawn, not superseded) signature, if any.
-    active: dict[str, str] = field(default_factory=dict)
+    active: MutableMapping[str, str] = field(default_factory=dict)
     # Ids of the withdrawals recorded (they share the signatures' id space).
     withdrawals: set[str] = field(default_factory=set)
     # When each party last signed, acceded or withdrew (a statement must be newer).
-    last_act: dict[str, datetime] = field(default_factory=dict)
+    last_act: MutableMapping[str, datetime] = field(default_factory=dict)
 
     @property
     def current_version(self) -> int:
@@ -237,8 +237,8 @@ class Register:
     registrar_keys: dict[str, RegistrarKey] = field(default_factory=dict)
     bodies: dict[str, Body] = field(default_factory=dict)
     sessions: dict[str, Session] = field(default_factory=dict)
-    parties: dict[str, Party] = field(default_factory=dict)
-    representatives: dict[str, Representative] = field(default_factory=dict)
+    parties: MutableMapping[str, Party] = field(default_factory=dict)
+    representatives: MutableMapping[str, Representative] = field(default_factory=dict)
     mandates: dict[str, Mandate] = field(default_factory=dict)
     keys: dict[str, Key] = field(default_factory=dict)
     letters: dict[str, Letter] = field(default_factory=dict)
@@ -304,7 +304,7 @@ class Register:
 
     # -- lookups ----------------------------------------------------------------------
 
-    def _get(self, table: dict[str, Any], key: str, what: str) -> Any:
+    def _get(self, table: Mapping[str, Any], key: str, what: str) -> Any:
         try:
             return table[key]
         except KeyError:
@@ -315,7 +315,7 @@ class Register:
         found: Letter = self._get(self.letters, letter_id, "letter")
         return found
 
-    def _new(self, table: dict[str, Any], key: str, what: str) -> None:
+    def _new(self, table: Mapping[str, Any], key: str, what: str) -> None:
         if key in table:
             raise DuplicateEntityError(f"{what} {key!r} exists already")
 

@@ -14,8 +14,10 @@ and checks, in order:
 3. the end line: the count and digest of the entries, sealed by a registrar key the
    bundle introduced and did not revoke.
 
-Memory stays constant apart from the register's state. Any failure raises the
-error of the check that failed, its message prefixed with the line and entry.
+Memory stays constant apart from the register's state, and that state is kept on
+disk past a few tens of thousands of parties and signatures (:mod:`cosignatory.core.spill`).
+Any failure raises the error of the check that failed, its message prefixed with the
+line and entry.
 
 What needs no state (a line's structure, its inclusion proof, the event's form, and
 the Ed25519 signatures whose keys the nearby lines or the registrar's keys give) is
@@ -41,7 +43,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Se
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -61,8 +63,18 @@ from cosignatory.core.bundle import (
     parse_line,
 )
 from cosignatory.core.events import Event, format_time
-from cosignatory.core.signatories import iter_signatories
+from cosignatory.core.signatories import latest_records
 from cosignatory.core.sigpool import cores, process_pool, verify_one
+from cosignatory.core.spill import (
+    HOT,
+    IDS,
+    PARTIES,
+    REPRESENTATIVES,
+    SIGNATURES,
+    TIMES,
+    SpillDict,
+    SpillFile,
+)
 from cosignatory.core.state import Register
 from cosignatory.core.statements import Statement
 from cosignatory.errors import CosignatoryError
@@ -82,6 +94,9 @@ __all__ = [
     "open_older_checkpoint",
     "verify_bundle",
 ]
+
+
+V = TypeVar("V")
 
 
 class ConsistencyError(ProofInvalidError):
@@ -169,24 +184,24 @@ class VerifiedBundle:
     def iter_signatories(self) -> Iterator[BundleSignatory]:
         """:meth:`signatories` one at a time: a million rows need not be held at once."""
         letter = self.register.letters[self.letter]
-        for entry in iter_signatories(letter):
-            party = self.register.parties[entry.party]
-            record = letter.signatures[entry.signature]
+        current = letter.current_version
+        for record in latest_records(letter):
+            party = _read(self.register.parties, record.party)
             key = self.register.keys.get(record.key or "")
             yield BundleSignatory(
-                entry.signature,
+                record.id,
                 record.log_index,
-                entry.party,
+                record.party,
                 party.kind,
                 party.names,
-                entry.action,
-                entry.version,
-                entry.at,
-                entry.evidence,
-                entry.representative,
-                entry.withdrawn_at,
-                entry.on_earlier_version,
-                entry.voided,
+                record.action,
+                record.version,
+                record.at,
+                record.evidence,
+                record.representative,
+                record.withdrawn_at,
+                record.version < current,
+                record.voided,
                 key.revoked_at if key is not None else None,
             )
 
@@ -248,11 +263,19 @@ class _CheckedRegister(Register):
 
 
 class _Replay:
-    """The register's rules over one letter's events (the partial replay above)."""
+    """The register's rules over one letter's events (the partial replay above).
 
-    def __init__(self, letter: str) -> None:
+    The state a large letter piles up (a party and a signature record for each of a
+    million persons) is kept in a :class:`SpillFile`: the recent part as objects, the
+    rest on disk, written out between events.
+    """
+
+    def __init__(self, letter: str, spill: SpillFile) -> None:
         self.letter = letter
-        self.register = _CheckedRegister()
+        self.spill = spill
+        self.register = _CheckedRegister(
+            parties=spill.mapping(PARTIES), representatives=spill.mapping(REPRESENTATIVES)
+        )
         self.texts: dict[int, dict[str, str]] = {}
 
     def apply(
@@ -275,8 +298,14 @@ class _Replay:
         self.register.seal_checked = seal_checked
         self.register.statement_checked = statement_checked
         self.register.apply(event, index)
-        if event.type == "letter.text_version_added":
+        if event.type == "letter.created":  # its signatures, new and empty
+            letter = self.register.letters[d["id"]]
+            letter.signatures = self.spill.mapping(SIGNATURES)
+            letter.active = self.spill.mapping(IDS)
+            letter.last_act = self.spill.mapping(TIMES)
+        elif event.type == "letter.text_version_added":
             self.texts[d["version"]] = dict(d["texts"])
+        self.spill.spill()
 
 
 # -- checking lines ahead, on every core ------------------------------------------------
@@ -432,6 +461,7 @@ def verify_bundle(
     *,
     progress: Callable[[int], object] | None = None,
     workers: int | None = None,
+    hot: int = HOT,
 ) -> VerifiedBundle:
     """Check a bundle under the trust ``policy``; return what it proves.
 
@@ -439,7 +469,8 @@ def verify_bundle(
     :func:`cosignatory.core.bundle.read_lines`); ``progress`` is called with the
     number of bytes of each line read. ``workers`` processes check the lines' proofs,
     events and signatures ahead of the rules (by default one per core; 1: this process
-    alone). Raises the CosignatoryError of the first check
+    alone). Past ``hot`` parties or signatures, the replay's state is kept in a
+    temporary file (:mod:`cosignatory.core.spill`). Raises the CosignatoryError of the first check
     that fails, its message naming the line (and the entry): a BundleError for the
     structure, the note, checkpoint and policy errors of :mod:`cosignatory.tlog`,
     ProofInvalidError or ProofRangeError for an inclusion proof, InvalidEventError for
@@ -460,7 +491,7 @@ def verify_bundle(
     except CosignatoryError as error:
         raise _named(error, "line 1: the checkpoint") from None
     checkpoint = witnessed.checkpoint
-    replay = _Replay(header.letter)
+    replay = _Replay(header.letter, SpillFile(hot))
     digest = Digest()
     last = -1
     number = end_number = 1
@@ -529,6 +560,12 @@ def verify_bundle(
         replay.register,
         replay.texts,
     )
+
+
+def _read(mapping: Mapping[str, V], key: str) -> V:
+    """``mapping[key]``, without keeping a spilled value as an object: the result reads
+    each of a million parties once."""
+    return mapping.peek(key) if isinstance(mapping, SpillDict) else mapping[key]
 
 
 def _check_seal(register: Register, manifest: Manifest, end: End, where: str) -> None:
