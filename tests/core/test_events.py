@@ -440,6 +440,7 @@ def test_to_bytes_from_bytes_round_trip(event: Event) -> None:
     assert again == event
     assert again.to_bytes() == raw
     assert event.to_bytes(event.signed_bytes()) == raw  # the seal written into them
+    assert Event.from_entry(raw) == (event, event.signed_bytes())
 
 
 @settings(max_examples=300)

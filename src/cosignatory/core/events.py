@@ -540,6 +540,13 @@ class Event:
         The entry must be exactly the canonical encoding of what it holds, so one
         event has one encoding and one leaf hash.
         """
+        return cls.from_entry(entry)[0]
+
+    @classmethod
+    def from_entry(cls, entry: bytes) -> tuple[Event, bytes]:
+        """:meth:`from_bytes`, and the event's :meth:`signed_bytes`, encoded once for both:
+        the registrar's seal is checked over them. Raises InvalidEventError.
+        """
         limits.check_size(len(entry), MAX_ENTRY_BYTES, "the event entry")
         try:
             raw = json.loads(entry.decode("utf-8"))
@@ -563,6 +570,7 @@ class Event:
         sealed = event.sealed(
             outer["registrar"]["key"], base64.b64decode(outer["registrar"]["sig"])
         )
-        if sealed.to_bytes() != entry:
+        signed = event.signed_bytes()
+        if sealed.to_bytes(signed) != entry:
             raise InvalidEventError("event entry is not in canonical form")
-        return sealed
+        return sealed, signed

@@ -355,7 +355,7 @@ def _check_line(
             return None
         leaf = leaf_hash(item.entry)
         item.proof.verify(leaf, checkpoint)
-        event = Event.from_bytes(item.entry)
+        event, signed = Event.from_entry(item.entry)
     except CosignatoryError:
         return None
     d = event.data
@@ -367,9 +367,7 @@ def _check_line(
     except (KeyError, TypeError, ValueError):
         pass  # the rules will say what is wrong with it
     seal_key = registrar.get(event.registrar_key)
-    if seal_key is not None and not verify_one(
-        (seal_key, event.registrar_sig, event.signed_bytes())
-    ):
+    if seal_key is not None and not verify_one((seal_key, event.registrar_sig, signed)):
         seal_key = None
     return _Checked(item.index, leaf, event, seal_key, _statement_key(event, keys))
 
