@@ -10,18 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cosignatory.core.signatories import latest_records, signatory_list
-from cosignatory.core.spill import (
-    IDS,
-    PARTIES,
-    REPRESENTATIVES,
-    SIGNATURES,
-    TIMES,
-    Codec,
-    SpillDict,
-    SpillError,
-    SpillFile,
-)
+from cosignatory.core.spill import Codec, SpillDict, SpillError, SpillFile
 from cosignatory.core.state import Letter, Party, Representative, SignatureRecord
+from cosignatory.core.state_rows import IDS, PARTIES, REPRESENTATIVES, SIGNATURES, TIMES
 
 KEYS = st.sampled_from(["a", "b", "c", "d", "e", "é", "P-1", ""])
 OPERATIONS = st.lists(

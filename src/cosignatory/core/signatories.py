@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from cosignatory.core.spill import SpillDict, latest_signatures
+from cosignatory.core.spill import SpillDict
 from cosignatory.core.state import Letter, SignatureRecord
+from cosignatory.core.state_rows import latest_signatures
 
 
 @dataclass(frozen=True, slots=True)

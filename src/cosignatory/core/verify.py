@@ -65,17 +65,9 @@ from cosignatory.core.bundle import (
 from cosignatory.core.events import Event, format_time
 from cosignatory.core.signatories import latest_records
 from cosignatory.core.sigpool import cores, process_pool, verify_one
-from cosignatory.core.spill import (
-    HOT,
-    IDS,
-    PARTIES,
-    REPRESENTATIVES,
-    SIGNATURES,
-    TIMES,
-    SpillDict,
-    SpillFile,
-)
+from cosignatory.core.spill import HOT, SpillDict, SpillFile
 from cosignatory.core.state import Register
+from cosignatory.core.state_rows import IDS, PARTIES, REPRESENTATIVES, SIGNATURES, TIMES
 from cosignatory.core.statements import Statement
 from cosignatory.errors import CosignatoryError
 from cosignatory.tlog.checkpoint import Checkpoint, open_checkpoint
