@@ -54,7 +54,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "(seals, self-signed signatures, attestations, the letter's lifecycle) and the "
         "registrar's seal on the list of entries. Then print the signatory list as of "
         "the checkpoint. Any failure is one line naming the check, with exit code 1. "
-        "See docs/bundle.md.",
+        "A large letter's state is kept in a temporary file (in SQLITE_TMPDIR or "
+        "TMPDIR, about 250 bytes a signature), deleted at the end. See docs/bundle.md.",
     )
     verify.add_argument("bundle", metavar="BUNDLE", help="the bundle file, or - for stdin")
     verify.add_argument(
