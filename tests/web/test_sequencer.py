@@ -68,13 +68,15 @@ def test_a_batch_records_each_statement_as_if_alone_with_one_checkpoint(people: 
     ]
     assert m.Signature.objects.get(party_id="person-3").withdrawn_at is not None
     assert m.Signature.objects.filter(letter_id=LETTER, active=True).count() == 2  # 0 and 4
-    # The new events are those submitting one by one gives: the entries hold them.
+    # The new events are those submitting one by one gives: the entries hold them, and
+    # each new outcome carries its entry (the answer is written around it).
     for outcome in recorded:
+        entry = get_log().entries(outcome.log_index, outcome.log_index + 1)[0]
         if outcome.new:
             assert outcome.event is not None
-            assert get_log().entries(outcome.log_index, outcome.log_index + 1)[0] == (
-                outcome.event.to_bytes()
-            )
+            assert entry == outcome.event.to_bytes() == outcome.entry
+        else:
+            assert outcome.entry is None  # read from the log when answered
     assert_identical()
 
 

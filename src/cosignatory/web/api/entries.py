@@ -6,6 +6,8 @@ import base64
 import json
 from typing import Any
 
+from django.http import HttpResponse
+
 from cosignatory.core.errors import UnknownEntityError
 from cosignatory.tlog.hashing import leaf_hash
 from cosignatory.web.log.services import get_log
@@ -38,15 +40,36 @@ def read_entry(index: int) -> bytes:
     return found[0]
 
 
-def write_result(recorded: Recorded) -> dict[str, Any]:
-    """The ``WriteResult`` of what a service recorded (or found recorded already).
+def write_entry(recorded: Recorded) -> bytes:
+    """The log entry of what a service recorded (or found recorded already).
 
-    A sealed event the service has at hand is its log entry already (the entry is its
-    canonical bytes); only an event found recorded before is read from the log.
+    The entry the service wrote, or a sealed event's canonical bytes (which are its
+    entry); only an event found recorded before is read from the log.
     """
+    if recorded.entry is not None:
+        return recorded.entry
     event = recorded.event
     if event is not None and event.registrar_key:
-        entry = event.to_bytes()
-    else:
-        entry = read_entry(recorded.log_index)
+        return event.to_bytes()
+    return read_entry(recorded.log_index)
+
+
+def write_result(recorded: Recorded) -> dict[str, Any]:
+    """The ``WriteResult`` of what a service recorded (or found recorded already)."""
+    entry = write_entry(recorded)
     return {"log_index": recorded.log_index, "new": recorded.new, "event": json.loads(entry)}
+
+
+def write_response(recorded: Recorded) -> HttpResponse:
+    """:func:`write_result` as the response (201 when new, else 200), written around the
+    entry's bytes: the event is the log entry itself (the same JSON value), not decoded,
+    checked against the schema and encoded again, which cost a signer's request about
+    a tenth of its time."""
+    new = b"true" if recorded.new else b"false"
+    body = b'{"log_index":%d,"new":%s,"event":%s}' % (
+        recorded.log_index,
+        new,
+        write_entry(recorded),
+    )
+    status = 201 if recorded.new else 200
+    return HttpResponse(body, status=status, content_type="application/json; charset=utf-8")

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from cosignatory.core.statements import SignedStatement
 from cosignatory.errors import CosignatoryError
 from cosignatory.web.api import auth
-from cosignatory.web.api.entries import write_result
+from cosignatory.web.api.entries import write_response
 from cosignatory.web.api.errors import RequestInvalidError
 from cosignatory.web.api.limits import WriteThrottle
 from cosignatory.web.api.problems import problem
@@ -44,7 +44,7 @@ from cosignatory.web.register import statement_intake as si
     tags=["signatories"],
     summary="Submit a signed statement (sign, accede or withdraw)",
 )
-def submit_statement(request: HttpRequest, body: SignedStatementIn) -> Status[Any]:
+def submit_statement(request: HttpRequest, body: SignedStatementIn) -> HttpResponse:
     """Record a self-signed signature, accession or withdrawal.
 
     The body is a statement file as ``cosignatory sign`` writes it. The register checks
@@ -53,8 +53,7 @@ def submit_statement(request: HttpRequest, body: SignedStatementIn) -> Status[An
     version exactly.
     """
     signed = SignedStatement.from_json(body.model_dump())
-    recorded = services.submit_statement(signed)
-    return Status(201 if recorded.new else 200, write_result(recorded))
+    return write_response(services.submit_statement(signed))
 
 
 # -- many at once -----------------------------------------------------------------------

@@ -76,6 +76,12 @@ def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 not_found.csrf_exempt = True  # type: ignore[attr-defined]
 
 _patterns, _app_name, _namespace = api.urls
+# Django tries the patterns in order, building the list of those tried as it goes: the
+# signers' path, the busiest under load, is tried first rather than after forty others
+# (about 0.2 ms a request). No two of ninja's paths overlap, so the order picks no
+# other view.
+_FIRST = ("submit_statement",)
+_patterns = sorted(_patterns, key=lambda pattern: getattr(pattern, "name", None) not in _FIRST)
 app_name = _namespace  # "api-v1", the namespace ninja reverses its own names in
 urlpatterns = [
     *_wrap(_patterns),

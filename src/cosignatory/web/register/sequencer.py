@@ -46,7 +46,6 @@ from cosignatory.core.errors import EvidenceError
 from cosignatory.core.sigpool import Claim
 from cosignatory.core.statements import SignedStatement
 from cosignatory.errors import CosignatoryError
-from cosignatory.web.register import models as m
 from cosignatory.web.register import services
 from cosignatory.web.register import statement_intake as si
 from cosignatory.web.register.intake import UNCHANGED
@@ -78,10 +77,11 @@ def preverify(signed: SignedStatement) -> Claim | None:
     """The statement's claim if its signature verifies with the key it names, else None
     (the rules then verify it again under the lock and refuse it with their reason)."""
     statement = signed.statement
-    public_key = m.Key.objects.filter(pk=statement.key).values_list("public_key", flat=True).first()
+    # Plain SQL: the ORM's query building cost more than the signature check.
+    public_key = si.public_keys((statement.key,)).get(statement.key)
     if public_key is None:
         return None
-    claim: Claim = (bytes(public_key), signed.signature, statement)
+    claim: Claim = (public_key, signed.signature, statement)
     try:
         statement.verify(signed.signature, claim[0])
     except CosignatoryError:
@@ -101,14 +101,18 @@ def record_batch(
     statements = [(position, signed) for position, (signed, _) in enumerate(items)]
     verified = frozenset(claim for _, claim in items if claim is not None)
     rows, errors, sealed = si.record_each(statements, verified)
-    by_id = {event.data["id"]: event for event in sealed}
+    by_id = {event.data["id"]: (event, entry) for event, entry in sealed}
     outcomes: list[services.Recorded | BaseException] = [
         RuntimeError("statement not judged") for _ in items
     ]
     for row in rows:
         assert row.log_index is not None
-        new = by_id.get(row.signature or "") if row.outcome != UNCHANGED else None
-        outcomes[row.position] = services.Recorded(new, row.log_index, new=new is not None)
+        found = by_id.get(row.signature or "") if row.outcome != UNCHANGED else None
+        if found is None:
+            outcomes[row.position] = services.Recorded(None, row.log_index, new=False)
+        else:
+            event, entry = found
+            outcomes[row.position] = services.Recorded(event, row.log_index, entry=entry)
     for error in errors:
         outcomes[error.position] = error.error or EvidenceError(error.reason)
     return outcomes

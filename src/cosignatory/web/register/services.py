@@ -45,6 +45,8 @@ class Recorded:
     event: Event | None
     log_index: int
     new: bool = True
+    entry: bytes | None = None
+    """The event's log entry, when the service wrote it (else read it from the log)."""
 
 
 # -- the registrar's key ---------------------------------------------------------------
@@ -133,10 +135,11 @@ def _record(event_type: str, data: Mapping[str, Any], at: datetime | None = None
         register = load_slice(event)
         index = log.size()
         register.apply(event, index)
-        result = log.append(event.to_bytes(signed))
+        entry = event.to_bytes(signed)
+        result = log.append(entry)
         project(event, result.first_index)
         _queue_notices(event, result.first_index)
-    return Recorded(event, result.first_index)
+    return Recorded(event, result.first_index, entry=entry)
 
 
 @contextmanager

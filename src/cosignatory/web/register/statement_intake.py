@@ -273,7 +273,7 @@ def _start_verifying(
     """Start verifying the statements' signatures in the pool; return the claims (the
     statements whose key is known, with its public key) and what waits for those whose
     signature verifies."""
-    keys = _public_keys({signed.statement.key for _, signed in statements})
+    keys = public_keys({signed.statement.key for _, signed in statements})
     claims: list[Claim] = []
     for _, signed in statements:
         public_key = keys.get(signed.statement.key)
@@ -315,7 +315,8 @@ def _judge_while_verifying(
     return verified, judged
 
 
-def _public_keys(ids: set[str]) -> dict[str, bytes]:
+def public_keys(ids: Iterable[str]) -> dict[str, bytes]:
+    """The public key of each of the keys ``ids`` that is registered (revoked or not)."""
     return {
         key_id: bytes(public) for key_id, public in _select(m.Key, ("id", "public_key"), "id", ids)
     }
@@ -682,14 +683,14 @@ def plan_and_apply(
 
 def record_each(
     statements: Sequence[tuple[int, SignedStatement]], verified: frozenset[Claim]
-) -> tuple[list[JudgedStatement], list[ItemError], list[Event]]:
+) -> tuple[list[JudgedStatement], list[ItemError], list[tuple[Event, bytes]]]:
     """Judge ``statements`` in order against the register as it is now and record every
     one the rules accept, in one transaction with one batch append and one checkpoint.
 
     Unlike :func:`apply`, a refusal is that statement's alone (as if it had been
     submitted by itself); the others are still recorded. ``verified``: claims whose
     signatures are known good. Returns the outcomes, the refusals and the new events,
-    sealed, in log order; sealing runs in this process.
+    sealed, each with its log entry, in log order; sealing runs in this process.
     """
     signer = services.registrar_signer()
     with _log_locked() as base:
@@ -719,9 +720,10 @@ def _record(
     signer: Signer,
     workers: int | None,
     progress: Callable[[int], None] | None,
-) -> list[Event]:
+) -> list[tuple[Event, bytes]]:
     """Seal ``events`` (in a pool of ``workers``), project them from ``base`` and append
-    them with one batch append; return them sealed. Runs inside :func:`_log_locked`."""
+    them with one batch append; return them sealed, each with its log entry. Runs inside
+    :func:`_log_locked`."""
     key_id = services.registrar_key_id(signer)
     pending = start_sealing(events, signer.to_skey(), key_id, workers)
     # The tables need the events, not their seals: project while the pool seals.
@@ -731,7 +733,7 @@ def _record(
         result = get_log().append_batch([entry for _, entry in pairs])
         if result.first_index != base:  # pragma: no cover (the lock forbids it)
             raise IntakeError("the log grew while it was locked; nothing was recorded")
-    return [event for event, _ in pairs]
+    return pairs
 
 
 def _indexed(
