@@ -139,11 +139,8 @@ class SpillDict(MutableMapping[str, V]):
             return self._hot[key]
         except KeyError:
             pass
-        row = self._row(key)
-        if row is None:
-            raise KeyError(key)
-        value = self._decode(row)
-        self._hot[key], self._seq[key] = value, row[0]
+        seq, value = self._cold(key)
+        self._hot[key], self._seq[key] = value, seq
         self._both.add(key)
         return value
 
@@ -153,11 +150,7 @@ class SpillDict(MutableMapping[str, V]):
         try:
             return self._hot[key]
         except KeyError:
-            pass
-        row = self._row(key)
-        if row is None:
-            raise KeyError(key)
-        return self._decode(row)
+            return self._cold(key)[1]
 
     def __contains__(self, key: object) -> bool:
         return key in self._hot or (isinstance(key, str) and self._row(key) is not None)
@@ -235,6 +228,13 @@ class SpillDict(MutableMapping[str, V]):
             for row in self._file.db.execute(sql, parameters):
                 key = row[1]
                 yield key, self._hot[key] if key in self._hot else self._decode(row)
+
+    def _cold(self, key: str) -> tuple[int, V]:
+        """The insertion position and value of ``key`` as written; KeyError if it has none."""
+        row = self._row(key)
+        if row is None:
+            raise KeyError(key)
+        return row[0], self._decode(row)
 
     def _decode(self, row: tuple[Any, ...]) -> V:
         return self._codec.decode(row[1], row[2:])
