@@ -12,9 +12,14 @@ signature per 201.
 
 from __future__ import annotations
 
+import io
+import json
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -139,14 +144,16 @@ MODES = (
 )
 """The two ways the server records, each measured on its half of the pool: the second
 is the register's default; the first is how it recorded before group commit."""
-THREADS = 16
-"""Threads per server worker: a request waiting for its batch holds one."""
+THREADS = 32
+"""Threads per server worker (``cosignatory serve``'s default): a request waiting for its
+batch holds one."""
 
 
 def bench_signing(run: Run) -> dict[str, Any]:
     """Sign over HTTP for a bounded time while readers load the letter's page, first one
     transaction per signature, then with group commit, each on half of the pool."""
     made = statements(run)
+    local, made = made[: len(made) // IN_PROCESS_SHARE], made[len(made) // IN_PROCESS_SHARE :]
     half = len(made) // 2
     phases = {}
     for (label, env), part in zip(MODES, (made[:half], made[half:]), strict=True):
@@ -164,6 +171,95 @@ def bench_signing(run: Run) -> dict[str, Any]:
     print(
         f"\ngroup commit / one transaction per signature: {gain:.2f}× signatures per "
         f"second; p99 {before['sign']['p99_ms']:,.0f} ms → {after['sign']['p99_ms']:,.0f} ms"
+    )
+    figures["in_process"] = in_process(local)
+    return figures
+
+
+IN_PROCESS_SHARE = 10
+"""One statement in this many of the pool is posted in process (:func:`in_process`)."""
+IN_PROCESS_THREADS = 32
+
+
+def in_process(made: list[dict[str, Any]]) -> dict[str, Any]:
+    """The server's own CPU per signature: no HTTP server and no load process.
+
+    ``IN_PROCESS_THREADS`` threads of this process post ``made`` to ``/api/v1/statements``
+    through Django's WSGI handler, group commit on; the figure is this process's CPU
+    time (the sequencer's thread included) over the signatures. Over HTTP the same work
+    shares two cores with the HTTP server, the readers and the load process, so this
+    says how much of a signature's cost is the register's own.
+    """
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test.utils import override_settings
+
+    from cosignatory.web.register import models as m
+
+    handler = WSGIHandler()
+    bodies = [json.dumps(item).encode() for item in made]
+    warm = min(len(bodies) // 10, 50)  # the first requests import the signing path
+    codes: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def post(body: bytes) -> None:
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/api/v1/statements",
+            "SERVER_NAME": "localhost",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "localhost",
+            "REMOTE_ADDR": "127.0.0.1",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+        }
+        status: list[str] = []
+        answer = handler(environ, lambda line, headers: status.append(line))
+        b"".join(answer)
+        answer.close()  # type: ignore[attr-defined]
+        with lock:
+            codes[status[0].split()[0]] += 1
+
+    def signer(queue: Iterator[bytes]) -> None:
+        while True:
+            with lock:
+                body = next(queue, None)
+            if body is None:
+                return
+            post(body)
+
+    say(f"signing in process: {len(bodies) - warm:,} statements, {IN_PROCESS_THREADS} threads")
+    before = m.Signature.objects.count()
+    with override_settings(COSIGNATORY_API_WRITES_PER_MINUTE=0, COSIGNATORY_GROUP_COMMIT=True):
+        for body in bodies[:warm]:
+            post(body)
+        codes.clear()
+        queue = iter(bodies[warm:])
+        threads = [
+            threading.Thread(target=signer, args=(queue,)) for _ in range(IN_PROCESS_THREADS)
+        ]
+        cpu, wall = time.process_time(), time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    count = max(len(bodies) - warm, 1)
+    figures = {
+        "statements": count,
+        "threads": IN_PROCESS_THREADS,
+        "answers": dict(codes),
+        "cpu_ms_per_signature": round(cpu / count * 1000, 3),
+        "signatures_per_second": round(count / wall, 1),
+        "recorded": m.Signature.objects.count() - before,
+    }
+    print(
+        f"\nIn process (no HTTP server, no load process; {IN_PROCESS_THREADS} threads through "
+        f"Django's WSGI handler, group commit): {figures['cpu_ms_per_signature']:.2f} ms of "
+        f"CPU a signature, {figures['signatures_per_second']:,.0f} signatures/s on one "
+        f"process; answers {dict(codes)}"
     )
     return figures
 

@@ -90,6 +90,13 @@ def test_every_acknowledged_signature_is_in_the_register(figures: dict[str, Any]
     assert signing["sign"]["failures"] == 0
 
 
+def test_signing_in_process_records_every_statement(figures: dict[str, Any]) -> None:
+    local = figures["results"]["signing"]["in_process"]
+    assert local["answers"] == {"201": local["statements"]}
+    assert local["recorded"] >= local["statements"]  # the warm-up's too
+    assert local["cpu_ms_per_signature"] > 0
+
+
 def test_reads_answer_without_failures(figures: dict[str, Any]) -> None:
     curve = figures["results"]["reads"]["curve"]
     assert len(curve) == 4
@@ -107,7 +114,9 @@ def test_the_bundle_verifies_and_the_exports_hold_every_row(figures: dict[str, A
     assert bundle["verify_one_process_seconds"] > 0 and bundle["pool_gain"] > 0
     # The open letter also holds what the signing benchmark recorded before the export,
     # in the measured loads and in those profiled.
-    signed = results["signing"]["recorded"] + results["signing"]["recorded_while_profiling"]
+    signing = results["signing"]
+    parts = ("recorded", "recorded_while_profiling")
+    signed = sum(signing[part] for part in parts) + signing["in_process"]["recorded"]
     assert results["export"]["cli"]["bench-open-letter"]["rows"] == 40 + signed
     assert results["export"]["cli"]["bench-open-letter-tenth"]["rows"] == 4
 

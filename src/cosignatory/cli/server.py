@@ -21,7 +21,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (8000)")
     serve.add_argument("--workers", type=int, default=2, help="worker processes (2)")
-    serve.add_argument("--threads", type=int, default=16, help="threads per worker (16)")
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=32,
+        help="threads per worker (32; a signer waiting for its group commit holds one)",
+    )
     serve.add_argument(
         "--no-demo", action="store_true", help="do not load the demo register into an empty log"
     )
