@@ -41,16 +41,10 @@ def read_entry(index: int) -> bytes:
 
 
 def write_entry(recorded: Recorded) -> bytes:
-    """The log entry of what a service recorded (or found recorded already).
-
-    The entry the service wrote, or a sealed event's canonical bytes (which are its
-    entry); only an event found recorded before is read from the log.
-    """
+    """The log entry of what a service recorded (or found recorded already): the entry
+    the service wrote, else (an event found recorded before) the one the log holds."""
     if recorded.entry is not None:
         return recorded.entry
-    event = recorded.event
-    if event is not None and event.registrar_key:
-        return event.to_bytes()
     return read_entry(recorded.log_index)
 
 
