@@ -8,6 +8,8 @@ real: the tests that go through it use committed transactions, as a server does.
 
 from __future__ import annotations
 
+import json
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -102,7 +104,7 @@ class TestThroughTheSequencer:
 
     def test_waiting_statements_go_into_one_batch(self, people: People) -> None:
         sequencer = sq.Sequencer()
-        waiting = [sq._Waiting(*_claimed(people.statement(n))) for n in range(6)]
+        waiting = [sq.Waiting(*_claimed(people.statement(n))) for n in range(6)]
         for item in waiting:  # queued before the thread starts: it takes them all at once
             sequencer._queue.put(item)
         checkpoints = _checkpoints()
@@ -158,7 +160,7 @@ class TestThroughTheSequencer:
         """Not one exception object raised in every waiting thread (its traceback would
         gather theirs): a copy each, of the same type and message, caused by the batch's."""
         sequencer = sq.Sequencer()
-        waiting = [sq._Waiting(*_claimed(people.statement(n))) for n in range(3)]
+        waiting = [sq.Waiting(*_claimed(people.statement(n))) for n in range(3)]
         failure = DatabaseError("disk I/O error")
 
         def broken(*args: Any) -> None:
@@ -172,6 +174,32 @@ class TestThroughTheSequencer:
         for error in errors:
             assert type(error) is DatabaseError and str(error) == "disk I/O error"
             assert error.__cause__ is failure and error.__traceback__ is None
+
+    def test_a_statement_not_answered_in_time_is_told_to_be_sent_again(
+        self, people: People, monkeypatch: pytest.MonkeyPatch, client: Any
+    ) -> None:
+        """503 E_TRY_AGAIN with Retry-After (the batch may still commit); sent again, the
+        statement is answered with its record."""
+        release = threading.Event()
+        record = sq.record_batch
+
+        def slow(items: Any) -> Any:
+            release.wait(30)
+            return record(items)
+
+        monkeypatch.setattr(sq, "ANSWER_TIMEOUT", 0.2)
+        monkeypatch.setattr(sq, "record_batch", slow)
+        body = json.dumps(people.statement(0).to_json())
+        post = partial(client.post, "/api/v1/statements", body, content_type="application/json")
+        response = post()
+        release.set()
+        assert response.status_code == 503 and response["Retry-After"] == "1"
+        assert response.json()["code"] == "E_TRY_AGAIN"
+        assert "send it again" in response.json()["detail"]
+        monkeypatch.setattr(sq, "ANSWER_TIMEOUT", 30)
+        again = post()
+        assert again.status_code == 200 and again.json()["new"] is False
+        assert m.Signature.objects.filter(party_id="person-0").count() == 1
 
     def test_with_group_commit_off_each_statement_is_its_own_transaction(
         self, people: People, settings: Any

@@ -26,6 +26,7 @@ from cosignatory.web.accounts.models import RepresentativeAccount
 from cosignatory.web.accounts.roles import SIGNATORY, grant_role
 from cosignatory.web.register import models as m
 from cosignatory.web.register import services as s
+from cosignatory.web.register.sequencer import NotAnsweredError
 
 LETTER = "letter-heritage"
 TEXTS = {
@@ -335,3 +336,21 @@ def test_invisible_formatting_characters_are_shown(ana: Client, setup: Setup) ->
     page = ana.get(f"/sign/{LETTER}/", {"party": "FRA"}).content.decode()
     assert "We agree&lt;U+202E&gt; to nothing." in page
     assert "invisible formatting characters" in page
+
+
+def test_a_statement_the_register_could_not_confirm_is_to_be_sent_again(
+    ana: Client, setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The register's answer did not come in time (or its sequencer stopped): 503, and the
+    representative is told to send the statement again (see test_sequencer and test_hub
+    for how that comes about)."""
+    statement = offered(ana)
+
+    def unanswered(signed: Any) -> None:
+        raise NotAnsweredError("the register did not record the statement in time")
+
+    monkeypatch.setattr(s, "submit_statement", unanswered)
+    response = post(ana, statement, statement.sign(setup.fra_key))
+    assert response.status_code == 503
+    assert response.json()["code"] == "E_TRY_AGAIN"
+    assert "Send it again: if it was recorded, nothing changes" in response.json()["message"]

@@ -37,6 +37,7 @@ from cosignatory.core.states import UnknownStateError
 from cosignatory.errors import CosignatoryError
 from cosignatory.tlog import errors as tlog
 from cosignatory.web.api import errors as api
+from cosignatory.web.register.sequencer import NotAnsweredError
 
 MEDIA_TYPE = "application/problem+json"
 logger = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ _TABLE: tuple[tuple[type[CosignatoryError], int, str], ...] = (
     # The server's own faults.
     (tlog.TlogError, 500, "The log failed"),
     (api.InternalError, 500, "Internal error"),
+    (NotAnsweredError, 503, "Not recorded in time; send the same request again"),
 )
 
 _BY_CLASS: dict[type[CosignatoryError], ProblemType] = {
@@ -160,6 +162,8 @@ def install(ninja_api: NinjaAPI) -> None:
 
 def _cosignatory_error(request: HttpRequest, error: Any) -> HttpResponse:
     assert isinstance(error, CosignatoryError)
+    if isinstance(error, NotAnsweredError):
+        return problem(request, error, headers={"Retry-After": "1"})
     return problem(request, error)
 
 

@@ -38,7 +38,7 @@ from cosignatory.web.register import statement_intake as si
     response={
         200: WriteResult,
         201: WriteResult,
-        **{status: Problem for status in (400, 404, 405, 409, 413, 422, 429)},
+        **{status: Problem for status in (400, 404, 405, 409, 413, 422, 429, 503)},
     },
     throttle=WriteThrottle(),
     tags=["signatories"],

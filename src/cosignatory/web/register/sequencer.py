@@ -22,6 +22,10 @@ content, so a crash between the commit and the answer leaves a recorded signatur
 the client's retry finds (200, the first record). While one batch commits the next
 fills, so batches grow with the load and no request waits for a timer.
 
+Under ``cosignatory serve`` a worker's sequencer records nothing itself: its thread sends
+the statements to the server's one sequencer, in a process of its own (:mod:`hub`),
+which records those of every worker this way; without the hub, it records them here.
+
 :func:`services.submit_statement` uses the sequencer when ``COSIGNATORY_GROUP_COMMIT``
 is on (the default) and the caller is not inside a transaction of its own (a caller's
 transaction is invisible to the sequencer's thread): then it records the statement
@@ -46,7 +50,7 @@ from cosignatory.core.errors import EvidenceError
 from cosignatory.core.sigpool import Claim
 from cosignatory.core.statements import SignedStatement
 from cosignatory.errors import CosignatoryError
-from cosignatory.web.register import services
+from cosignatory.web.register import hub, services
 from cosignatory.web.register import statement_intake as si
 from cosignatory.web.register.intake import UNCHANGED
 
@@ -62,8 +66,16 @@ ANSWER_TIMEOUT = 120.0
 commit: a retry then finds the statement recorded)."""
 
 
+class NotAnsweredError(CosignatoryError):
+    """The register could not tell whether the statement was recorded (its batch took too
+    long, or the hub stopped with it): the same statement sent again is answered with
+    its record if it was recorded, and recorded if not."""
+
+    code = "E_TRY_AGAIN"
+
+
 @dataclass
-class _Waiting:
+class Waiting:
     """One request's statement, and its answer once its batch has committed."""
 
     signed: SignedStatement
@@ -119,28 +131,39 @@ def record_batch(
 
 
 class Sequencer:
-    """The one thread of a process that records waiting statements in batches."""
+    """The one thread of a process that records waiting statements in batches (or sends
+    them to the server's hub, which does)."""
 
-    def __init__(self, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, max_batch: int = MAX_BATCH, *, to_hub: bool = True) -> None:
+        """``to_hub``: send the statements to the server's hub, if it has one
+        (:mod:`hub`), rather than record them here."""
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Waiting] = queue.SimpleQueue()
+        self.to_hub = to_hub
+        self._queue: queue.SimpleQueue[Waiting] = queue.SimpleQueue()
         self._start = threading.Lock()
         self._pid: int | None = None
+        self._link: hub.Link | None = None
         self.batches = 0
         self.recorded = 0
 
     def submit(self, signed: SignedStatement, claim: Claim | None) -> services.Recorded:
         """Queue ``signed`` and wait until its batch has committed; return its record or
         raise its refusal."""
-        waiting = _Waiting(signed, claim)
-        self._running()
-        self._queue.put(waiting)
+        waiting = Waiting(signed, claim)
+        self.put(waiting)
         if not waiting.done.wait(ANSWER_TIMEOUT):
-            raise TimeoutError("the register did not record the statement in time; send it again")
+            raise NotAnsweredError(
+                "the register did not record the statement in time; send it again"
+            )
         if waiting.error is not None:
             raise waiting.error
         assert waiting.result is not None
         return waiting.result
+
+    def put(self, waiting: Waiting) -> None:
+        """Queue ``waiting``; its ``done`` is set once it is answered."""
+        self._running()
+        self._queue.put(waiting)
 
     def _running(self) -> None:
         # A forked server worker inherits no thread: start one in each process.
@@ -150,6 +173,8 @@ class Sequencer:
             if self._pid != os.getpid():
                 if self._pid is not None:  # forked: the parent's queue is not ours
                     self._queue = queue.SimpleQueue()
+                address = hub.address() if self.to_hub else None
+                self._link = hub.Link(address) if address is not None else None
                 threading.Thread(
                     target=self._run, name="cosignatory-sequencer", daemon=True
                 ).start()
@@ -168,9 +193,10 @@ class Sequencer:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._commit(batch)
+            if self._link is None or not self._link.forward(batch):
+                self._commit(batch)
 
-    def _commit(self, batch: list[_Waiting]) -> None:
+    def _commit(self, batch: list[Waiting]) -> None:
         close_old_connections()
         try:
             outcomes = record_batch([(item.signed, item.claim) for item in batch])
@@ -181,12 +207,17 @@ class Sequencer:
         else:
             self.batches += 1
             self.recorded += len(batch)
-        for item, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                item.error = outcome
-            else:
-                item.result = outcome
-            item.done.set()
+        answer(batch, outcomes)
+
+
+def answer(batch: Sequence[Waiting], outcomes: Sequence[services.Recorded | BaseException]) -> None:
+    """Give each request of ``batch`` its outcome, and wake it."""
+    for item, outcome in zip(batch, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            item.error = outcome
+        else:
+            item.result = outcome
+        item.done.set()
 
 
 def _own_copy(error: BaseException) -> BaseException:

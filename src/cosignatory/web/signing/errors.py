@@ -38,6 +38,10 @@ MESSAGES: dict[str, Promise] = {
     "E_NOT_SIGNED": _("Your party has no signature on this letter to withdraw."),
     "E_NOT_FOUND": _("The register does not know the letter, party, representative or key named."),
     "E_EVENT_INVALID": _("The statement is malformed."),
+    "E_TRY_AGAIN": _(
+        "The register could not confirm your statement in time. Send it again: if it was "
+        "recorded, nothing changes."
+    ),
 }
 DEFAULT = _("The register refused the statement.")
 

@@ -43,6 +43,7 @@ _STATUS = {
     "E_STATEMENT": 422,
     "E_EVENT_INVALID": 422,
     "E_TEXT_VERSION": 409,
+    "E_TRY_AGAIN": 503,
 }
 
 
