@@ -140,38 +140,50 @@ def profile_table(prof: dict[str, Any]) -> str:
 
 MODES = (
     ("one transaction per signature", {"COSIGNATORY_GROUP_COMMIT": "0"}),
-    ("group commit", {"COSIGNATORY_GROUP_COMMIT": "1"}),
+    (
+        "group commit, a sequencer in each worker",
+        {"COSIGNATORY_GROUP_COMMIT": "1", "COSIGNATORY_SEQUENCER_HUB": "0"},
+    ),
+    ("group commit", {"COSIGNATORY_GROUP_COMMIT": "1", "COSIGNATORY_SEQUENCER_HUB": "1"}),
 )
-"""The two ways the server records, each measured on its half of the pool: the second
-is the register's default; the first is how it recorded before group commit."""
+"""The ways the server records, each measured on its share of the pool: the last is the
+register's default (one sequencer, the hub, for all workers); the first is how it
+recorded before group commit, the second before the hub."""
 THREADS = 32
 """Threads per server worker (``cosignatory serve``'s default): a request waiting for its
 batch holds one."""
 
 
 def bench_signing(run: Run) -> dict[str, Any]:
-    """Sign over HTTP for a bounded time while readers load the letter's page, first one
-    transaction per signature, then with group commit, each on half of the pool."""
+    """Sign over HTTP for a bounded time while readers load the letter's page, in each of
+    the ``MODES``, each on its share of the pool."""
     made = statements(run)
-    local, made = made[: len(made) // IN_PROCESS_SHARE], made[len(made) // IN_PROCESS_SHARE :]
-    half = len(made) // 2
-    phases = {}
-    for (label, env), part in zip(MODES, (made[:half], made[half:]), strict=True):
-        phases[label] = _phase(run, label, env, part)
-    before, after = (phases[label] for label, _ in MODES)
+    share = len(made) // IN_PROCESS_SHARE
+    local, made = made[:share], made[share:]
+    part = len(made) // len(MODES)
+    phases = [
+        _phase(run, label, env, made[n * part : (n + 1) * part])
+        for n, (label, env) in enumerate(MODES)
+    ]
+    before, per_worker, after = phases
     figures = dict(after)
     figures["per_transaction"] = before
-    figures["recorded"] = before["recorded"] + after["recorded"]
-    figures["recorded_while_profiling"] = sum(
-        phase["recorded_while_profiling"] for phase in (before, after)
-    )
-    figures["acknowledged"] = before["acknowledged"] + after["acknowledged"]
-    gain = after["signatures_per_second"] / max(before["signatures_per_second"], 0.1)
-    figures["group_commit_gain"] = round(gain, 2)
-    print(
-        f"\ngroup commit / one transaction per signature: {gain:.2f}× signatures per "
-        f"second; p99 {before['sign']['p99_ms']:,.0f} ms → {after['sign']['p99_ms']:,.0f} ms"
-    )
+    figures["sequencer_per_worker"] = per_worker
+    for key in ("recorded", "recorded_while_profiling", "acknowledged"):
+        figures[key] = sum(phase[key] for phase in phases)
+    print()
+    for name, key, base in (
+        ("group commit / one transaction per signature", "group_commit_gain", before),
+        ("one sequencer / a sequencer in each worker", "hub_gain", per_worker),
+    ):
+        gain = after["signatures_per_second"] / max(base["signatures_per_second"], 0.1)
+        figures[key] = round(gain, 2)
+        reads = [(phase["read"] or {}).get("per_second", 0.0) for phase in (base, after)]
+        print(
+            f"{name}: {gain:.2f}× signatures per second; p99 "
+            f"{base['sign']['p99_ms']:,.0f} ms → {after['sign']['p99_ms']:,.0f} ms; page "
+            f"reads meanwhile {reads[0]:,.1f}/s → {reads[1]:,.1f}/s"
+        )
     figures["in_process"] = in_process(local)
     return figures
 
