@@ -7,10 +7,12 @@ any new event, never for a signed-in user, never when the answer sets a cookie.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.http import HttpResponse
 from django.test import Client
 
 from cosignatory.web.public import pagecache
@@ -146,3 +148,45 @@ def test_the_cache_keeps_within_its_memory() -> None:
     assert cache._bytes <= 800 and cache.get(("0",)) is None and cache.get(("9",)) is not None
     cache.put(("big",), pagecache._Answer("h", 0, 0, [], b"x" * 200))  # over an eighth
     assert cache.get(("big",)) is None
+
+
+def test_while_one_reader_makes_a_changed_page_the_others_get_the_one_it_replaces(
+    rf: Any, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    """Under signing the head moves all the time: each reader making the same page at once
+    would take the cores from the signers. One makes it; the others meanwhile are served
+    the answer it replaces; a reader whose making fails hands the turn on."""
+    settings.COSIGNATORY_PAGE_CACHE_SECONDS = 0  # the head is checked at every read
+    head = {"now": "one"}
+    monkeypatch.setattr(pagecache, "_head", lambda: head["now"])
+    started, release = threading.Event(), threading.Event()
+    made: list[int] = []
+
+    def view(request: Any) -> HttpResponse:
+        made.append(len(made))
+        if made[-1] == 1:
+            started.set()
+            release.wait(10)
+        if made[-1] == 2:
+            raise RuntimeError("the render failed")
+        return HttpResponse(f"page {made[-1]}".encode())
+
+    middleware = pagecache.PageCacheMiddleware(view)
+
+    def read() -> bytes:
+        return bytes(middleware(rf.get(PAGE)).content)  # type: ignore[attr-defined]
+
+    assert read() == b"page 0"
+    head["now"] = "two"
+    renewed: list[bytes] = []
+    thread = threading.Thread(target=lambda: renewed.append(read()))
+    thread.start()
+    assert started.wait(10)
+    assert read() == b"page 0"  # being made again by the other reader: the one it replaces
+    release.set()
+    thread.join(10)
+    assert renewed == [b"page 1"] and read() == b"page 1" and made == [0, 1]
+    head["now"] = "three"
+    with pytest.raises(RuntimeError):
+        read()
+    assert read() == b"page 3" and made == [0, 1, 2, 3]  # the failed turn was handed on

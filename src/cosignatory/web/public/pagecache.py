@@ -11,7 +11,10 @@ made at, in this process's memory:
   promise a ``max-age=1`` front cache would make;
 - after that, it is served only if the log's head (its signed checkpoint) is still the
   same: one indexed read instead of a render. The register changes only by appending to
-  the log, so an unchanged head means an unchanged page. Otherwise it is made again.
+  the log, so an unchanged head means an unchanged page. Otherwise it is made again, by
+  one reader: readers who come while that one's page is being made are served the
+  answer it replaces (so behind by at most the window plus one render), rather than
+  each making the same page at the same time while signatures come in;
 - Never kept longer than MAX_AGE seconds, so nothing that depends on the clock (today's
   date) stays behind.
 
@@ -51,6 +54,7 @@ class _Answer:
     checked: float  # when its head was last found current
     headers: list[tuple[str, str]]
     content: bytes
+    renewing: bool = False  # a reader is making it again
 
     def response(self) -> HttpResponse:
         answer = HttpResponse(self.content)  # only 200s are kept
@@ -89,6 +93,14 @@ class PageCache:
             while self._bytes > self.max_bytes:
                 _, gone = self._answers.popitem(last=False)
                 self._bytes -= len(gone.content)
+
+    def claim(self, answer: _Answer) -> bool:
+        """Whether the caller is the one to make ``answer`` again (no other reader is)."""
+        with self._lock:
+            if answer.renewing:
+                return False
+            answer.renewing = True
+            return True
 
     def clear(self) -> None:
         with self._lock:
@@ -144,8 +156,18 @@ class PageCacheMiddleware:
                 found.checked = now
                 cache.hits += 1
                 return found.response()
-        else:
-            head = _head()
+            if not cache.claim(found):  # another reader is making it again
+                cache.hits += 1
+                return found.response()
+            try:
+                return self._make(request, key, head, now)
+            finally:
+                found.renewing = False  # whatever came of it (an error, a 404)
+        return self._make(request, key, _head(), now)
+
+    def _make(
+        self, request: HttpRequest, key: tuple[str, ...], head: str, now: float
+    ) -> HttpResponseBase:
         cache.misses += 1
         response = self.get_response(request)
         if (
