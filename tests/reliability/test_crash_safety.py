@@ -6,7 +6,10 @@ sign and withdraw through ``POST /api/v1/statements`` (self-signed statements, a
 ``cosignatory sign`` writes them); at a moment drawn from a seeded random generator the
 whole server (gunicorn's master, its workers and the notice courier) is killed with
 SIGKILL (once the trial's first request has been answered, then after a random
-delay), and restarted as the README starts it. Before any client sends again:
+delay), and restarted as the README starts it; every other start runs the sequencer
+hub too (``COSIGNATORY_SEQUENCER_HUB=1``: one process records the statements of both
+workers), so each way of recording is killed half the time. Before any client sends
+again:
 
 - every statement answered 2xx is in the log, at the index its answer named, with its
   event record and its ``Signature`` row (or the withdrawal on that row);
@@ -415,6 +418,7 @@ def test_acknowledged_signatures_survive_sigkill(log: Any, settings: Any, tmp_pa
             gate.wait_idle()
             in_flight = [c.pending for c in clients if c.pending and c.pending.attempts]
             figures.in_flight_at_kill += len(in_flight)
+            server.env["COSIGNATORY_SEQUENCER_HUB"] = str(trial % 2)
             server.start()
             state = LogState.read(verifier, origin)
             check_after_restart(clients, state, figures, in_flight)

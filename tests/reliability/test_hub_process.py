@@ -1,6 +1,7 @@
 """The sequencer hub of ``cosignatory serve``, a process of its own, killed and started again.
 
-The server is started as the README starts it (gunicorn, two workers); signers post
+The server is started as the README starts it (gunicorn, two workers), with
+``COSIGNATORY_SEQUENCER_HUB=1``; signers post
 self-signed statements to ``POST /api/v1/statements`` from several threads at once.
 The hub's process is then killed with SIGKILL: every request must still be answered
 (by a worker recording itself while the hub is away, or told to send again), the
@@ -86,7 +87,11 @@ def test_the_hub_records_for_every_worker_and_is_started_again_when_killed(
         return SignedStatement(made, made.sign(who.private_key))
 
     env = child_env(settings)
-    env.update(COSIGNATORY_DATA_DIR=str(tmp_path), COSIGNATORY_API_WRITES_PER_MINUTE="0")
+    env.update(
+        COSIGNATORY_DATA_DIR=str(tmp_path),
+        COSIGNATORY_API_WRITES_PER_MINUTE="0",
+        COSIGNATORY_SEQUENCER_HUB="1",
+    )
     log_file = tmp_path / "server.log"
     server = Server(free_port(), env, log_file.open("wb"))
     answers: list[Any] = []

@@ -15,9 +15,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "serve",
         help="run the web register (gunicorn, several workers)",
         description="Prepare the database and the log's keys, load the demo register if the "
-        "log is empty, then serve the site with gunicorn, beside two processes of its own: "
-        "the notice courier and the sequencer hub (it records the signers' statements of "
-        "every worker). Data lives in COSIGNATORY_DATA_DIR "
+        "log is empty, then serve the site with gunicorn, beside the notice courier (and, "
+        "with COSIGNATORY_SEQUENCER_HUB=1, the sequencer hub, which records the signers' "
+        "statements of every worker). Data lives in COSIGNATORY_DATA_DIR "
         "(default ./data) unless COSIGNATORY_DATABASE_URL names a PostgreSQL database.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
@@ -111,11 +111,11 @@ def serve_site(args: argparse.Namespace) -> None:
 def _run_gunicorn(options: dict[str, Any]) -> None:
     """Run gunicorn in this process with ``options`` and the Django WSGI application.
 
-    Before the workers are forked, the master starts two processes of its own: one
-    delivers due email notices every minute, retries included (see
-    :func:`cosignatory.web.notices.services.start_background_delivery`); the other, the
-    sequencer hub, records the self-signed statements of every worker
-    (:mod:`cosignatory.web.register.hub`).
+    Before the workers are forked, the master starts a process that delivers due email
+    notices every minute, retries included (see
+    :func:`cosignatory.web.notices.services.start_background_delivery`), and, if
+    ``COSIGNATORY_SEQUENCER_HUB`` is on, the sequencer hub, which records the self-signed
+    statements of every worker (:mod:`cosignatory.web.register.hub`).
     """
     from gunicorn.app.base import BaseApplication
 

@@ -257,9 +257,10 @@ COSIGNATORY_API_MAX_BODY_BYTES = limits.API_BODY_BYTES
 # the same time are recorded in one transaction with one checkpoint. "0" records each
 # statement in its own transaction (the benchmarks compare the two).
 COSIGNATORY_GROUP_COMMIT = os.environ.get("COSIGNATORY_GROUP_COMMIT", "1") != "0"
-# With group commit, `cosignatory serve` records the statements of all its workers in one
-# process of its own (cosignatory.web.register.hub). "0": each worker records its own.
-COSIGNATORY_SEQUENCER_HUB = os.environ.get("COSIGNATORY_SEQUENCER_HUB", "1") != "0"
+# "1": with group commit, `cosignatory serve` records the statements of all its workers in
+# one process of its own (cosignatory.web.register.hub): more signatures a second, but
+# readers get less of the CPU (docs/performance.md). Default: each worker records its own.
+COSIGNATORY_SEQUENCER_HUB = os.environ.get("COSIGNATORY_SEQUENCER_HUB", "0") == "1"
 
 # Public letter pages and their API reads are kept whole for anonymous readers
 # (cosignatory.web.public.pagecache): served as they are for this many seconds after

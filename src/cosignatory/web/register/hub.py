@@ -2,8 +2,8 @@
 
 With a sequencer in each worker (:mod:`sequencer`), the workers' batches take turns at
 the log's write lock: while one worker's batch commits, the other's waits, and both
-batches stay small. ``cosignatory serve`` therefore starts one more process, the hub,
-before it forks its workers:
+batches stay small. With ``COSIGNATORY_SEQUENCER_HUB=1``, ``cosignatory serve`` starts
+one more process, the hub, before it forks its workers:
 
 - a worker's request thread still checks the statement's signature itself (on the
   worker's core) and hands it to its process's :class:`~sequencer.Sequencer`, whose
@@ -14,7 +14,9 @@ before it forks its workers:
   one fsync), and only after the commit sends each worker its statements' outcomes;
 - the worker then answers its waiting requests.
 
-So an acknowledgement still means a committed transaction. The socket is a Unix socket
+So an acknowledgement still means a committed transaction. The workers' signers are
+answered sooner, so under a closed-loop load they come back sooner and take more of
+the workers' CPU from the readers: the hub is not the default (docs/performance.md). The socket is a Unix socket
 in a folder only the server's user can enter, and each connection is authenticated with
 a random key the hub and the workers share (:mod:`multiprocessing.connection`).
 

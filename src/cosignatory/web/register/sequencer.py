@@ -22,9 +22,10 @@ content, so a crash between the commit and the answer leaves a recorded signatur
 the client's retry finds (200, the first record). While one batch commits the next
 fills, so batches grow with the load and no request waits for a timer.
 
-Under ``cosignatory serve`` a worker's sequencer records nothing itself: its thread sends
-the statements to the server's one sequencer, in a process of its own (:mod:`hub`),
-which records those of every worker this way; without the hub, it records them here.
+With ``COSIGNATORY_SEQUENCER_HUB=1``, a worker's sequencer under ``cosignatory serve``
+records nothing itself: its thread sends the statements to the server's one sequencer,
+in a process of its own (:mod:`hub`), which records those of every worker this way;
+without the hub, it records them here.
 
 :func:`services.submit_statement` uses the sequencer when ``COSIGNATORY_GROUP_COMMIT``
 is on (the default) and the caller is not inside a transaction of its own (a caller's
