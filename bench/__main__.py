@@ -120,6 +120,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="seconds of signing over HTTP (default 60; --quick 10)",
     )
     parser.add_argument(
+        "--sign-rate",
+        type=_positive,
+        metavar="R",
+        default=None,
+        help="signers together send R statements a second, whatever the answers' speed "
+        "(default: each sends its next as soon as it is answered)",
+    )
+    parser.add_argument(
         "--tile-size",
         type=_positive,
         metavar="N",
@@ -213,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         tile_size=args.tile_size,
         quick=args.quick,
         sign_seconds=float(args.sign_seconds),
+        sign_rate=float(args.sign_rate or 0),
         letters=args.letters,
         users=args.users,
     )
@@ -238,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                 "signatures": args.signatures,
                 "pool": args.pool,
                 "sign_seconds": args.sign_seconds,
+                "sign_rate": args.sign_rate,
                 "tile_size": args.tile_size,
                 "letters": args.letters,
                 "users": list(args.users),

@@ -5,6 +5,8 @@
   ``/api/v1/statements`` and stop when none are left. ``BENCH_SIGNERS`` of the users
   sign, the others read.
 - The user classes to run are named on locust's command line (``Signer``, ``Reader``).
+- ``BENCH_SIGN_RATE``: statements a second each signer sends at most (empty: each sends
+  its next as soon as its last is answered).
 - ``BENCH_MAX_REQUESTS``: stop the whole run after this many requests (0: no bound).
 """
 
@@ -18,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import gevent  # type: ignore[import-untyped]
-from locust import FastHttpUser, constant, events, task
+from locust import FastHttpUser, constant, constant_throughput, events, task
 from locust.exception import StopUser
 
 _READ: list[str] = json.loads(os.environ.get("BENCH_READ") or "[]")
 _SIGN_FILE = os.environ.get("BENCH_SIGN", "")
 _SIGNERS = int(os.environ.get("BENCH_SIGNERS") or "0")
 _MAX = int(os.environ.get("BENCH_MAX_REQUESTS") or "0")
+_SIGN_RATE = float(os.environ.get("BENCH_SIGN_RATE") or "0")
 _statements: Iterator[str] = iter(Path(_SIGN_FILE).read_text().splitlines() if _SIGN_FILE else [])
 _paths = cycle(_READ) if _READ else None
 _sent = [0]
@@ -43,9 +46,10 @@ def _bound(environment: Any, **kwargs: Any) -> None:
 
 
 class Signer(FastHttpUser):
-    """Posts pre-made self-signed statements, one per request, as fast as answered."""
+    """Posts pre-made self-signed statements, one per request, as fast as answered or at
+    ``BENCH_SIGN_RATE`` a second (if answered in time)."""
 
-    wait_time = constant(0)
+    wait_time = constant_throughput(_SIGN_RATE) if _SIGN_RATE else constant(0)
     fixed_count = _SIGNERS
 
     @task

@@ -38,6 +38,8 @@ class Run:
     letters: int = 300
     users: tuple[int, ...] = ()
     sign_seconds: float = 60.0
+    sign_rate: float = 0.0
+    """Statements a second all signers send together; 0: each as soon as answered."""
     _entries: list[bytes] | None = None
     filled: bool = False
     _dataset: Dataset | None = None

@@ -281,9 +281,10 @@ PROFILE_SECONDS = 10.0
 
 
 def _sign_and_read(
-    url: str, folder: Path, statements: Path, page: str, seconds: float
+    url: str, folder: Path, statements: Path, page: str, seconds: float, rate: float = 0.0
 ) -> dict[str, LoadResult]:
-    """Signers post ``statements`` while readers load ``page``, for ``seconds``."""
+    """Signers post ``statements`` while readers load ``page``, for ``seconds``: each as
+    soon as the last is answered, or ``rate`` a second together."""
     return run_locust(
         url,
         folder,
@@ -294,6 +295,7 @@ def _sign_and_read(
         env={
             "BENCH_SIGN": str(statements),
             "BENCH_SIGNERS": str(SIGNERS),
+            "BENCH_SIGN_RATE": str(rate / SIGNERS) if rate else "",
             "BENCH_READ": f'["{page}"]',
         },
     )
@@ -311,10 +313,14 @@ def _phase(run: Run, label: str, env: dict[str, str], made: list[dict[str, Any]]
     seconds = run.sign_seconds
     page = f"/letters/{data.big_letter}/"
     before = m.Signature.objects.filter(letter_id=data.big_letter).count()
-    say(f"signing over HTTP for {seconds:.0f} s, {label}: {SIGNERS} signers, {READERS} readers")
+    pace = f" at {run.sign_rate:,.0f}/s together" if run.sign_rate else ""
+    say(
+        f"signing over HTTP for {seconds:.0f} s, {label}: {SIGNERS} signers{pace}, "
+        f"{READERS} readers"
+    )
     raw = folder / f"signing-profile-{slug}.txt"
     with serving(folder, warm=(page, "/api/v1/"), env=env, threads=THREADS) as server:
-        results = _sign_and_read(server.url, folder, path, page, seconds)
+        results = _sign_and_read(server.url, folder, path, page, seconds, run.sign_rate)
         after = m.Signature.objects.filter(letter_id=data.big_letter).count()
         sign = results.get(SIGN) or LoadResult.nothing(SIGN, SIGNERS)
         # The profile comes from a load of its own, after the measured one: py-spy
@@ -328,7 +334,7 @@ def _phase(run: Run, label: str, env: dict[str, str], made: list[dict[str, Any]]
             write_json_lines(spare_path, spare)
             profiled = min(seconds, PROFILE_SECONDS)
             spy = profile(server.process.pid, max(int(profiled) - 2, 1), raw)
-            _sign_and_read(server.url, folder, spare_path, page, profiled)
+            _sign_and_read(server.url, folder, spare_path, page, profiled, run.sign_rate)
             if spy is not None:
                 spy.wait(60)
     profiled_signatures = m.Signature.objects.filter(letter_id=data.big_letter).count() - after
@@ -341,6 +347,7 @@ def _phase(run: Run, label: str, env: dict[str, str], made: list[dict[str, Any]]
     ed = limits.ed25519
     figures: dict[str, Any] = {
         "mode": label,
+        "sign_rate": run.sign_rate or None,
         "seconds": seconds,
         "signers": SIGNERS,
         "readers": READERS,
@@ -363,8 +370,9 @@ def _phase(run: Run, label: str, env: dict[str, str], made: list[dict[str, Any]]
     print(f"\n## target 1: signing over HTTP for {seconds:.0f} s, {label}\n")
     print(
         f"`cosignatory serve --workers 2 --threads {THREADS}` (gunicorn gthread), "
-        f"{'COSIGNATORY_GROUP_COMMIT=' + env['COSIGNATORY_GROUP_COMMIT']}; locust "
-        f"{SIGNERS} signers posting pre-made self-signed statements, {READERS} readers "
+        f"{' '.join(f'{name}={value}' for name, value in env.items())}; locust "
+        f"{SIGNERS} signers posting pre-made self-signed statements"
+        f"{pace or ', each as soon as the last is answered'}, {READERS} readers "
         f"of `{page}`; {len(made):,} statements ready."
     )
     print()

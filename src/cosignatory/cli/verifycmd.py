@@ -55,7 +55,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "registrar's seal on the list of entries. Then print the signatory list as of "
         "the checkpoint. Any failure is one line naming the check, with exit code 1. "
         "A large letter's state is kept in a temporary file (in SQLITE_TMPDIR or "
-        "TMPDIR, about 250 bytes a signature), deleted at the end. See docs/bundle.md.",
+        "TMPDIR, about 250 bytes a signature) that has no name from the start, so its "
+        "space is freed when the verifier ends, even if killed. See docs/bundle.md.",
     )
     verify.add_argument("bundle", metavar="BUNDLE", help="the bundle file, or - for stdin")
     verify.add_argument(
