@@ -14,11 +14,13 @@ one more process, the hub, before it forks its workers:
   one fsync), and only after the commit sends each worker its statements' outcomes;
 - the worker then answers its waiting requests.
 
-So an acknowledgement still means a committed transaction. The workers' signers are
-answered sooner, so under a closed-loop load they come back sooner and take more of
-the workers' CPU from the readers: the hub is not the default (docs/performance.md). The socket is a Unix socket
+So an acknowledgement still means a committed transaction. The socket is a Unix socket
 in a folder only the server's user can enter, and each connection is authenticated with
 a random key the hub and the workers share (:mod:`multiprocessing.connection`).
+
+The workers' signers are answered sooner, so under a closed-loop load they come back
+sooner and take more of the workers' CPU from the readers: the hub is not the default
+(docs/performance.md).
 
 If the hub is not there (it did not start, or it stopped), a worker records its
 statements itself, as without a hub, and tries to reach the hub again every
