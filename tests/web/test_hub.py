@@ -3,13 +3,15 @@
 The hub runs here in a thread of the test process, on a real Unix socket with a real
 authentication key; "workers" are sequencers that send it their statements, as a
 server's forked workers do. Committed transactions, as in the server. The process that
-``cosignatory serve`` starts is tested in tests/cli/test_serve_process.py and killed
-under load in tests/reliability/test_crash_safety.py.
+``cosignatory serve`` starts is killed under signing in
+tests/reliability/test_hub_process.py, and with the whole server at every other
+restart of tests/reliability/test_crash_safety.py.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -67,7 +69,8 @@ class Hub:
 @pytest.fixture
 def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     # A short path: a Unix socket's name has at most 107 bytes.
-    address = hub.Address(os.path.join(_short_folder(tmp_path), "s"), os.urandom(32))
+    folder = tempfile.mkdtemp(dir="/tmp" if len(str(tmp_path)) > 80 else tmp_path)
+    address = hub.Address(os.path.join(folder, "s"), os.urandom(32))
     listener = Listener(address.path, "AF_UNIX", authkey=address.authkey)
     sequencer = sq.Sequencer(to_hub=False)
     stopping = threading.Event()
@@ -77,10 +80,7 @@ def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     here = Hub(address, listener, sequencer, thread, stopping)
     yield here
     here.stop()
-
-
-def _short_folder(tmp_path: Path) -> str:
-    return tempfile.mkdtemp(dir="/tmp" if len(str(tmp_path)) > 80 else tmp_path)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _sign(worker: sq.Sequencer, signed: SignedStatement) -> s.Recorded:
