@@ -40,6 +40,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import queue
 import shutil
 import tempfile
 import threading
@@ -199,8 +200,7 @@ class _Worker:
     def __init__(self, connection: Connection, sequencer: Sequencer) -> None:
         self.connection = connection
         self.sequencer = sequencer
-        self.batches: deque[list[Waiting] | None] = deque()
-        self.arrived = threading.Semaphore(0)
+        self.batches: queue.SimpleQueue[list[Waiting] | None] = queue.SimpleQueue()
 
     def start(self) -> None:
         threading.Thread(target=self._read, name="cosignatory-hub-read", daemon=True).start()
@@ -213,21 +213,18 @@ class _Worker:
             while True:
                 items = self.connection.recv()
                 batch = [Waiting(signed, claim) for signed, claim in items]
-                self.batches.append(batch)
-                self.arrived.release()
+                self.batches.put(batch)
                 for item in batch:
                     self.sequencer.put(item)
         except (EOFError, OSError):  # the worker went away
             pass
         except Exception:
             log.exception("a worker sent the sequencer hub something it cannot read")
-        self.batches.append(None)
-        self.arrived.release()
+        self.batches.put(None)
 
     def _answer(self) -> None:
         while True:
-            self.arrived.acquire()
-            batch = self.batches.popleft()
+            batch = self.batches.get()
             if batch is None:
                 break
             for item in batch:
