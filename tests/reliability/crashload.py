@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import transaction
 from django.utils import timezone
 
+from cosignatory.core.statements import SignedStatement, Statement
 from cosignatory.tlog.checkpoint import Checkpoint, open_checkpoint
 from cosignatory.tlog.hashing import leaf_hash, root_of
 from cosignatory.tlog.note import Verifier
@@ -57,6 +58,20 @@ class Signatory:
     representative: str
     key: str
     private_key: Ed25519PrivateKey
+
+    def statement(self, action: str, letter: OpenLetter) -> SignedStatement:
+        """``action`` on ``letter`` for the party, now, signed with the key."""
+        statement = Statement(
+            action,
+            letter.id,
+            letter.version,
+            letter.text_hash,
+            self.party,
+            self.representative,
+            self.key,
+            datetime.now(UTC),
+        )
+        return SignedStatement(statement, statement.sign(self.private_key))
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,6 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -190,18 +189,7 @@ class Client(threading.Thread):
         who = self.rng.choice(self.signatories)
         letter = self.rng.choice(self.letters)
         action = "withdraw" if self.active.get((letter.id, who.party)) else "sign"
-        statement = Statement(
-            action,
-            letter.id,
-            letter.version,
-            letter.text_hash,
-            who.party,
-            who.representative,
-            who.key,
-            datetime.now(UTC),
-        )
-        signed = SignedStatement(statement, statement.sign(who.private_key))
-        sent = Sent(signed)
+        sent = Sent(who.statement(action, letter))
         self.sent.append(sent)
         return sent
 

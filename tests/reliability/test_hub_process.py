@@ -18,13 +18,12 @@ import os
 import re
 import signal
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cosignatory.core.statements import SignedStatement, Statement
+from cosignatory.core.statements import SignedStatement
 from cosignatory.web.register import hub
 from cosignatory.web.register import models as m
 from cosignatory.web.register import services as s
@@ -73,19 +72,6 @@ def test_the_hub_records_for_every_worker_and_is_started_again_when_killed(
     signatories = make_signatories(24)
     [letter] = make_letters(1, signatories[0].party)
 
-    def statement(who: Signatory) -> SignedStatement:
-        made = Statement(
-            "sign",
-            letter.id,
-            letter.version,
-            letter.text_hash,
-            who.party,
-            who.representative,
-            who.key,
-            datetime.now(UTC),
-        )
-        return SignedStatement(made, made.sign(who.private_key))
-
     env = child_env(settings)
     env.update(
         COSIGNATORY_DATA_DIR=str(tmp_path),
@@ -97,7 +83,8 @@ def test_the_hub_records_for_every_worker_and_is_started_again_when_killed(
     answers: list[Any] = []
 
     def sign(group: list[Signatory]) -> None:
-        answers.extend(race([lambda who=who: _post(server.base, statement(who)) for who in group]))
+        jobs = [lambda who=who: _post(server.base, who.statement("sign", letter)) for who in group]
+        answers.extend(race(jobs))
 
     try:
         server.start()
