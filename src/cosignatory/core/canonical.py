@@ -40,25 +40,52 @@ def _normalise(value: JSON, unplain: list[JSON]) -> JSON:
     order. The standard encoder sorts keys by code point, RFC 8785 by UTF-16 code unit;
     the two orders differ only for a key with a character beyond U+FFFF (a surrogate
     pair in UTF-16). Floats never get here: they are refused.
+
+    Every string, key and value, is hashed or signed somewhere, so this walk is on every
+    hot path: the exact types JSON gives (``str``, ``dict``, ``list``, ``int``) are told
+    apart by ``type`` first, and ASCII text, which NFC never changes, is kept as it is.
+    Anything else (subclasses, other mappings and sequences) takes :func:`_other`.
     """
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
+    kind = type(value)
+    if kind is str:
+        return value if value.isascii() else unicodedata.normalize("NFC", value)
+    if kind is dict:
+        return _object(value, unplain)
+    if kind is list:
+        return [_normalise(item, unplain) for item in value]
+    if kind is int:
+        if not -_SAFE_INTEGER <= value <= _SAFE_INTEGER:
+            unplain.append(value)
+        return value
+    return _other(value, unplain)
+
+
+def _object(value: Mapping[Any, JSON], unplain: list[JSON]) -> dict[str, JSON]:
+    out = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise InvalidEventError("JSON object keys must be strings")
+        if not key.isascii():
+            key = unicodedata.normalize("NFC", key)
+            if max(key) >= _FIRST_ASTRAL:
+                unplain.append(key)
+        out[key] = item if type(item) is str and item.isascii() else _normalise(item, unplain)
+    return out
+
+
+def _other(value: JSON, unplain: list[JSON]) -> JSON:
+    """:func:`_normalise` of a value that is not exactly a ``str``, ``dict``, ``list``
+    or ``int``."""
     if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
     if isinstance(value, int):
         if not -_SAFE_INTEGER <= value <= _SAFE_INTEGER:
             unplain.append(value)
         return value
     if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidEventError("JSON object keys must be strings")
-            key = unicodedata.normalize("NFC", key)
-            if not key.isascii() and max(key) >= _FIRST_ASTRAL:
-                unplain.append(key)
-            out[key] = _normalise(item, unplain)
-        return out
+        return _object(value, unplain)
     if isinstance(value, list | tuple):
         return [_normalise(item, unplain) for item in value]
     # Floats are left out on purpose: nothing the register signs is fractional.
