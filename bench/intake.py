@@ -29,6 +29,7 @@ import json
 import os
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bench import report
@@ -37,9 +38,13 @@ from bench.run import Run, best, row, samples_json, say
 
 DEFAULT_STATEMENTS = 100_000
 TARGET = 0.5  # statements/s over one core's raw Ed25519 verifications/s
-LETTERS = ("bench-import", "bench-api", "bench-api-2")
+LETTERS = ("bench-import", "bench-api", "bench-api-2", "bench-api-http")
+FILES = ("import", "api", "api-2", "api-http")
+"""What the statements for each of LETTERS are called in :func:`_setup`'s result."""
 API_CLIENTS = 2
 """Clients posting batches at once in the second timing of the batch API."""
+HTTP_CLIENTS = 4
+"""Clients posting batches at once to the served register (two per worker)."""
 _SETUP_CHUNK = 5_000
 REBUILD_UP_TO = 5_000
 """Rebuild and compare the tables after a run this small (replaying the register's rules
@@ -75,11 +80,13 @@ def bench_intake(run: Run) -> dict[str, Any]:
     api = [_time_api(files["api"], count)]
     say(f"intake: the batch API again, another letter, {API_CLIENTS} clients at once")
     api_together = [_time_api(files["api-2"], count, API_CLIENTS)]
+    say(f"intake: the batch API over HTTP, cosignatory serve --workers 2, {HTTP_CLIENTS} clients")
+    api_http = [_time_api_http(run.workspace.path, files["api-http"], count)]
     if count <= REBUILD_UP_TO:
         _check_rebuild()
 
     limit = best(raw).rate
-    rows = [row(samples) for samples in (raw, pooled, imported, api, api_together)]
+    rows = [row(samples) for samples in (raw, pooled, imported, api, api_together, api_http)]
     print("## Bulk intake of self-signed statements\n")
     print(
         report.table(
@@ -92,6 +99,7 @@ def bench_intake(run: Run) -> dict[str, Any]:
         ("import", imported),
         ("batch API", api),
         (f"batch API, {API_CLIENTS} clients", api_together),
+        (f"batch API over HTTP, {HTTP_CLIENTS} clients", api_http),
     )
     for name, samples in paths:
         ratio = best(samples).rate / limit
@@ -105,9 +113,10 @@ def bench_intake(run: Run) -> dict[str, Any]:
         )
     print(report.table(["path", "ratio to raw 1-core", "target", ""], verdict, numeric=False))
     print(
-        "CPU of this process per statement (the part that is not shared out): "
+        "CPU of this process per statement (the part that is not shared out; over HTTP,"
+        " of the two workers): "
         + ", ".join(
-            f"{name} {1e6 * best(samples).cpu_seconds / count:,.0f} µs"
+            f"{name} {1e6 * best(samples).cpu_seconds / best(samples).count:,.0f} µs"
             for name, samples in (("raw verify", raw), *paths)
         )
         + f"; load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n"
@@ -124,6 +133,9 @@ def bench_intake(run: Run) -> dict[str, Any]:
         "ratio_import": round(best(imported).rate / limit, 3),
         "ratio_api": round(best(api).rate / limit, 3),
         "ratio_api_together": round(best(api_together).rate / limit, 3),
+        "api_http_clients": HTTP_CLIENTS,
+        "api_http": samples_json(api_http),
+        "ratio_api_http": round(best(api_http).rate / limit, 3),
         "target": TARGET,
     }
 
@@ -198,7 +210,7 @@ def _setup(count: int, seed: int) -> dict[str, Any]:
                 out["triples"].append(
                     (key.public_key().public_bytes_raw(), signature, statement.signed_bytes())
                 )
-        out[{LETTERS[0]: "import", LETTERS[1]: "api", LETTERS[2]: "api-2"}[letter]] = signed
+        out[FILES[LETTERS.index(letter)]] = signed
     return out
 
 
@@ -317,6 +329,76 @@ def _time_api(statements: list[dict[str, Any]], count: int, clients: int = 1) ->
     if recorded != count:
         raise RuntimeError(f"the batch API recorded {recorded}, not {count}")
     return m
+
+
+def _time_api_http(folder: Path, statements: list[dict[str, Any]], count: int) -> Measurement:
+    """POST /api/v1/statements/batch over loopback to ``cosignatory serve --workers 2``
+    (as the README serves the register in production), HTTP_CLIENTS threads each posting
+    its next request of 250 as soon as the last is answered, a new connection each.
+
+    The first request of each client is not timed (unless the run is too small to
+    spare them): it starts that worker's pool of processes, once in a server's life.
+    The CPU reported is the two workers' own (their pools' excluded), the part that is
+    not shared out; this process only sends bytes.
+    """
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    from bench.server import serving
+    from cosignatory.web.api import tokens
+    from cosignatory.web.api.statements import MAX_BATCH
+
+    _, secret = tokens.create_token("bench-registrar-http", "registrar")
+    bodies = [
+        json.dumps(statements[start : start + MAX_BATCH]).encode()
+        for start in range(0, len(statements), MAX_BATCH)
+    ]
+    # A run too small to spare them (the smoke test's) times every request.
+    warm = HTTP_CLIENTS if len(bodies) > 2 * HTTP_CLIENTS else 0
+    untimed, timed = bodies[:warm], bodies[warm:]
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+
+    with serving(folder, workers=2) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+
+        def post(body: bytes) -> int:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+            try:
+                connection.request("POST", "/api/v1/statements/batch", body, headers)
+                answer = connection.getresponse()
+                content = answer.read()
+            finally:
+                connection.close()
+            if answer.status != 201:
+                raise RuntimeError(f"the batch API answered {answer.status}: {content[:300]!r}")
+            return int(json.loads(content)["recorded"])
+
+        with ThreadPoolExecutor(HTTP_CLIENTS) as executor:
+            warmed = sum(executor.map(post, untimed))
+            workers = server.worker_pids()
+            cpu_before = _cpu_seconds(workers)
+            recorded, m = measure(
+                f"POST /api/v1/statements/batch (250 each) over HTTP, {HTTP_CLIENTS} clients",
+                count - warmed,
+                lambda: sum(executor.map(post, timed)),
+            )
+            workers_cpu = _cpu_seconds(workers) - cpu_before
+    if warmed + recorded != count:
+        raise RuntimeError(f"the batch API recorded {warmed + recorded}, not {count}")
+    # This process's memory and CPU say nothing about the server's.
+    return replace(m, cpu_seconds=workers_cpu, peak_rss_mb=None, start_rss_mb=None)
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """The CPU time (user and system) that the processes ``pids`` have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        # After the command's closing parenthesis: field 14 (utime) is the 12th, 15th the 13th.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 def _check_rebuild() -> None:

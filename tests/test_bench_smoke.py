@@ -151,12 +151,14 @@ def test_the_report_and_the_plot_are_written(figures: dict[str, Any]) -> None:
 
 def test_the_intake_records_every_statement_and_rebuilds(tmp_path: Path) -> None:
     """``intake`` at 40 statements: the import and the batch API (one client, then two
-    at once) each record all of them (it raises otherwise), and at this size it also
-    rebuilds the tables from the log and fails if they differ."""
+    at once, then over HTTP to ``cosignatory serve``) each record all of them (it raises
+    otherwise), and at this size it also rebuilds the tables from the log and fails if
+    they differ."""
     document = _bench(tmp_path, "intake", "--statements", "40")
     found = document["results"]["intake"]
     assert found["statements"] == 40 and found["target"] == 0.5
     assert found["ratio_import"] > 0 and found["ratio_api"] > 0
     assert found["ratio_api_together"] > 0 and found["api_clients"] == 2
+    assert found["ratio_api_http"] > 0 and found["api_http"]["count"] == 40
     assert "intake: cosignatory rebuild" in document["stderr"]
     assert "## Bulk intake of self-signed statements" in document["stdout"]
