@@ -460,6 +460,16 @@ def admit_names(type: str, data: Mapping[str, Any]) -> None:
             names.check_name(value, f"{type}: {field_name}")
 
 
+_ENTRY: dict[str, Check] = {
+    "v": _int(1, 1),
+    "type": _choice(*SCHEMAS),
+    "at": _time,
+    "data": lambda v: v,
+    "registrar": _object(key=_id, sig=_signature64),
+}
+"""A log entry's outer fields; ``data`` is checked against its type's schema after."""
+
+
 @dataclass(frozen=True)
 class Event:
     """One change to the register: a type, its time, its data, and the registrar's seal.
@@ -554,17 +564,7 @@ class Event:
         # by int() itself (CPython's int_max_str_digits) with a plain ValueError.
         except (UnicodeDecodeError, ValueError, RecursionError) as error:
             raise InvalidEventError(f"event entry is not JSON: {error}") from None
-        outer = validate_fields(
-            raw,
-            {
-                "v": _int(1, 1),
-                "type": _choice(*SCHEMAS),
-                "at": _time,
-                "data": lambda v: v,
-                "registrar": _object(key=_id, sig=_signature64),
-            },
-            "event",
-        )
+        outer = validate_fields(raw, _ENTRY, "event")
         # Only the schema: the rules for new names came later than some logged events.
         event = cls._checked(outer["type"], parse_time(outer["at"]), outer["data"])
         sealed = event.sealed(
