@@ -21,10 +21,9 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Header
 
 from cosignatory.web.api.auth import token_of
-from cosignatory.web.api.entries import write_result
+from cosignatory.web.api.entries import write_body
 from cosignatory.web.api.errors import IdempotencyKeyReusedError
 from cosignatory.web.api.models import IdempotencyRecord
-from cosignatory.web.api.schemas import WriteResult
 from cosignatory.web.log.services import get_log
 from cosignatory.web.register.services import Recorded
 
@@ -75,9 +74,7 @@ def once(request: HttpRequest, key: str, write: Callable[[], Recorded]) -> HttpR
             response = _json(found.status, bytes(found.body))
             response[REPLAYED] = "true"
             return response
-        recorded = write()
-        status = 201 if recorded.new else 200
-        body = WriteResult.model_validate(write_result(recorded)).model_dump_json().encode()
+        status, body = write_body(write())
         IdempotencyRecord.objects.create(
             token=token,
             key=key,
