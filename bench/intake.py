@@ -273,6 +273,16 @@ def _time_import(statements: list[dict[str, Any]], count: int) -> Measurement:
     return m
 
 
+def _request_bodies(statements: list[dict[str, Any]]) -> list[bytes]:
+    """The statements as batch API request bodies, MAX_BATCH (250) a request."""
+    from cosignatory.web.api.statements import MAX_BATCH
+
+    return [
+        json.dumps(statements[start : start + MAX_BATCH]).encode()
+        for start in range(0, len(statements), MAX_BATCH)
+    ]
+
+
 def _time_api(statements: list[dict[str, Any]], count: int, clients: int = 1) -> Measurement:
     """POST /api/v1/statements/batch, 250 statements a request: one request after the
     other, or ``clients`` threads each posting every ``clients``-th request (a registrar
@@ -286,16 +296,12 @@ def _time_api(statements: list[dict[str, Any]], count: int, clients: int = 1) ->
     from django.urls import get_resolver
 
     from cosignatory.web.api import tokens
-    from cosignatory.web.api.statements import MAX_BATCH
 
     settings.COSIGNATORY_API_WRITES_PER_MINUTE = 0  # no rate limit for the benchmark
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     get_resolver().url_patterns  # noqa: B018 (imports every view, as web/wsgi.py does at start)
     _, secret = tokens.create_token(f"bench-registrar-{clients}", "registrar")
-    bodies = [
-        json.dumps(statements[start : start + MAX_BATCH]).encode()
-        for start in range(0, len(statements), MAX_BATCH)
-    ]
+    bodies = _request_bodies(statements)
 
     def post(share: list[bytes]) -> int:
         client = Client(headers={"Authorization": f"Bearer {secret}"})
@@ -347,13 +353,9 @@ def _time_api_http(folder: Path, statements: list[dict[str, Any]], count: int) -
 
     from bench.server import serving
     from cosignatory.web.api import tokens
-    from cosignatory.web.api.statements import MAX_BATCH
 
     _, secret = tokens.create_token("bench-registrar-http", "registrar")
-    bodies = [
-        json.dumps(statements[start : start + MAX_BATCH]).encode()
-        for start in range(0, len(statements), MAX_BATCH)
-    ]
+    bodies = _request_bodies(statements)
     # A run too small to spare them (the smoke test's) times every request.
     warm = HTTP_CLIENTS if len(bodies) > 2 * HTTP_CLIENTS else 0
     untimed, timed = bodies[:warm], bodies[warm:]
