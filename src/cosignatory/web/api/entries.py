@@ -63,5 +63,9 @@ def write_body(recorded: Recorded) -> tuple[int, bytes]:
 
 def write_response(recorded: Recorded) -> HttpResponse:
     """:func:`write_body` as the response."""
-    status, body = write_body(recorded)
+    return json_response(*write_body(recorded))
+
+
+def json_response(status: int, body: bytes) -> HttpResponse:
+    """A response of JSON ``body`` already encoded, as UTF-8."""
     return HttpResponse(body, status=status, content_type="application/json; charset=utf-8")

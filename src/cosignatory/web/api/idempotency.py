@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Header
 
 from cosignatory.web.api.auth import token_of
-from cosignatory.web.api.entries import write_body
+from cosignatory.web.api.entries import json_response, write_body
 from cosignatory.web.api.errors import IdempotencyKeyReusedError
 from cosignatory.web.api.models import IdempotencyRecord
 from cosignatory.web.log.services import get_log
@@ -71,7 +71,7 @@ def once(request: HttpRequest, key: str, write: Callable[[], Recorded]) -> HttpR
                 raise IdempotencyKeyReusedError(
                     f"{HEADER} {key!r} was used for another request; use a new key"
                 )
-            response = _json(found.status, bytes(found.body))
+            response = json_response(found.status, bytes(found.body))
             response[REPLAYED] = "true"
             return response
         status, body = write_body(write())
@@ -83,8 +83,4 @@ def once(request: HttpRequest, key: str, write: Callable[[], Recorded]) -> HttpR
             body=body,
             created_at=now,
         )
-    return _json(status, body)
-
-
-def _json(status: int, body: bytes) -> HttpResponse:
-    return HttpResponse(body, status=status, content_type="application/json; charset=utf-8")
+    return json_response(status, body)
